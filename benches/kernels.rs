@@ -1,0 +1,2 @@
+//! Kernel benches.
+fn main() {}

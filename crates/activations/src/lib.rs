@@ -1,0 +1,402 @@
+//! The lecture's activation functions and their derivatives.
+//!
+//! An [`Activation`] maps a weighted sum `s` to a node's value `v = σ(s)` and gives the derivative
+//! `σ'(s)` that backpropagation multiplies into `dL/dv`. The set is the lecture's table, plus the
+//! identity for output layers:
+//!
+//! | activation | `σ(s)` | `σ'(s)` |
+//! | --- | --- | --- |
+//! | [`Step`](Activation::Step) | `sign(s)`: `-1`, `0` at `s = 0`, `+1` | `0` everywhere, also at `s = 0` (where the lecture says N/A) |
+//! | [`Sigmoid`](Activation::Sigmoid) | `1 / (1 + exp(-s))` | `σ(s) (1 - σ(s))` |
+//! | [`Tanh`](Activation::Tanh) | `tanh(s)` | `1 - tanh²(s)` |
+//! | [`Relu`](Activation::Relu) | `max(s, 0)` | `1` for `s >= 0`, else `0` (the lecture's choice at the kink) |
+//! | [`Identity`](Activation::Identity) | `s` | `1` |
+//!
+//! The functions work on any [`num_traits::Float`] (`f32`, `f64`), one value at a time or over a
+//! slice; the slice forms match on the activation once and then run a tight loop.
+//!
+//! ```
+//! use backprop_activations::Activation;
+//! let (s, mut v) = ([-1.0_f64, 0.0, 2.0], [0.0; 3]);
+//! Activation::Relu.apply_to(&s, &mut v);
+//! assert_eq!(v, [0.0, 0.0, 2.0]);
+//! assert_eq!(Activation::Sigmoid.derivative(0.0), 0.25);
+//! assert_eq!("tanh".parse::<Activation>()?, Activation::Tanh);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![doc(test(attr(deny(warnings))))]
+
+use std::fmt;
+use std::str::FromStr;
+
+use num_traits::Float;
+
+/// An activation function `σ`, applied to every node of a layer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum Activation {
+    /// The binary step `sign(s)`: `-1` for `s < 0`, `0` at `0`, `+1` for `s > 0`. Its derivative is
+    /// `0` everywhere; at `s = 0`, where the lecture leaves it undefined (N/A), it is also taken as
+    /// `0`, so a network of steps cannot learn by gradient descent, as the lecture implies.
+    Step,
+    /// The logistic sigmoid `1 / (1 + exp(-s))`, with `σ' = σ (1 - σ)`.
+    Sigmoid,
+    /// The hyperbolic tangent, with `σ' = 1 - tanh²`.
+    Tanh,
+    /// The rectified linear unit `max(s, 0)`, with `σ'(s) = 1` for `s >= 0` and `0` below.
+    Relu,
+    /// The identity `s`, with `σ' = 1`: the usual output activation for regression, and the one
+    /// under a softmax cross-entropy loss.
+    Identity,
+}
+
+impl Activation {
+    /// Every activation, for tests and help texts.
+    pub const ALL: [Activation; 5] = [
+        Activation::Step,
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Identity,
+    ];
+
+    /// The activations that backpropagation can train through (all but [`Step`](Activation::Step)).
+    pub const DIFFERENTIABLE: [Activation; 4] = [
+        Activation::Sigmoid,
+        Activation::Tanh,
+        Activation::Relu,
+        Activation::Identity,
+    ];
+
+    /// The lowercase name used in model files and on the command line.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// assert_eq!(Activation::Relu.name(), "relu");
+    /// ```
+    pub const fn name(self) -> &'static str {
+        match self {
+            Activation::Step => "step",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu => "relu",
+            Activation::Identity => "identity",
+        }
+    }
+
+    /// `σ(s)` for one value.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// assert_eq!(Activation::Step.value(-3.0), -1.0);
+    /// assert_eq!(Activation::Sigmoid.value(0.0), 0.5);
+    /// ```
+    #[inline]
+    pub fn value<T: Float>(self, s: T) -> T {
+        match self {
+            Activation::Step => step(s),
+            Activation::Sigmoid => sigmoid(s),
+            Activation::Tanh => s.tanh(),
+            Activation::Relu => relu(s),
+            Activation::Identity => s,
+        }
+    }
+
+    /// `σ'(s)` for one value, by the lecture's table.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// assert_eq!(Activation::Tanh.derivative(0.0), 1.0);
+    /// assert_eq!(Activation::Relu.derivative(0.0), 1.0);
+    /// assert_eq!(Activation::Relu.derivative(-0.5), 0.0);
+    /// assert_eq!(Activation::Step.derivative(0.0), 0.0);
+    /// ```
+    #[inline]
+    pub fn derivative<T: Float>(self, s: T) -> T {
+        self.derivative_from_value(s, self.value(s))
+    }
+
+    /// `σ'(s)` given both `s` and `v = σ(s)`: sigmoid and tanh take it from `v` (`v (1 - v)`,
+    /// `1 - v²`), as the lecture writes them, so the forward pass's values are reused.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// let s = 0.3_f64;
+    /// let v = Activation::Sigmoid.value(s);
+    /// assert_eq!(Activation::Sigmoid.derivative_from_value(s, v), v * (1.0 - v));
+    /// ```
+    #[inline]
+    pub fn derivative_from_value<T: Float>(self, s: T, v: T) -> T {
+        match self {
+            Activation::Step => T::zero(),
+            Activation::Sigmoid => v * (T::one() - v),
+            Activation::Tanh => T::one() - v * v,
+            Activation::Relu => relu_derivative(s),
+            Activation::Identity => T::one(),
+        }
+    }
+
+    /// `v = σ(s)` over a slice.
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// let mut v = [0.0; 2];
+    /// Activation::Tanh.apply_to(&[0.0_f64, 0.0], &mut v);
+    /// assert_eq!(v, [0.0, 0.0]);
+    /// ```
+    #[inline]
+    pub fn apply_to<T: Float>(self, s: &[T], v: &mut [T]) {
+        assert_eq!(s.len(), v.len(), "apply_to: lengths differ");
+        let pairs = v.iter_mut().zip(s);
+        match self {
+            Activation::Step => pairs.for_each(|(v, &s)| *v = step(s)),
+            Activation::Sigmoid => pairs.for_each(|(v, &s)| *v = sigmoid(s)),
+            Activation::Tanh => pairs.for_each(|(v, &s)| *v = s.tanh()),
+            Activation::Relu => pairs.for_each(|(v, &s)| *v = relu(s)),
+            Activation::Identity => v.copy_from_slice(s),
+        }
+    }
+
+    /// `σ` applied in place: `x = σ(x)`.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// let mut x = [-1.0_f64, 2.0];
+    /// Activation::Relu.apply_mut(&mut x);
+    /// assert_eq!(x, [0.0, 2.0]);
+    /// ```
+    #[inline]
+    pub fn apply_mut<T: Float>(self, x: &mut [T]) {
+        match self {
+            Activation::Step => x.iter_mut().for_each(|x| *x = step(*x)),
+            Activation::Sigmoid => x.iter_mut().for_each(|x| *x = sigmoid(*x)),
+            Activation::Tanh => x.iter_mut().for_each(|x| *x = x.tanh()),
+            Activation::Relu => x.iter_mut().for_each(|x| *x = relu(*x)),
+            Activation::Identity => {}
+        }
+    }
+
+    /// Multiplies `d` by `σ'(s)` in place, `d = d ⊙ σ'(s)`, with `v = σ(s)` from the forward pass:
+    /// this turns the lecture's `dL/dv_{i+1}` into `dL/dv_{i+1} ⊙ σ'(s_{i+1})`.
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// let (s, v) = ([-1.0_f64, 1.0], [0.0, 1.0]);
+    /// let mut d = [5.0, 5.0];
+    /// Activation::Relu.scale_by_derivative(&s, &v, &mut d);
+    /// assert_eq!(d, [0.0, 5.0]);
+    /// ```
+    #[inline]
+    pub fn scale_by_derivative<T: Float>(self, s: &[T], v: &[T], d: &mut [T]) {
+        assert!(
+            s.len() == d.len() && v.len() == d.len(),
+            "scale_by_derivative: lengths differ"
+        );
+        match self {
+            Activation::Step => d.fill(T::zero()),
+            Activation::Sigmoid => d
+                .iter_mut()
+                .zip(v)
+                .for_each(|(d, &v)| *d = *d * (v * (T::one() - v))),
+            Activation::Tanh => d
+                .iter_mut()
+                .zip(v)
+                .for_each(|(d, &v)| *d = *d * (T::one() - v * v)),
+            Activation::Relu => d
+                .iter_mut()
+                .zip(s)
+                .for_each(|(d, &s)| *d = *d * relu_derivative(s)),
+            Activation::Identity => {}
+        }
+    }
+}
+
+#[inline]
+fn step<T: Float>(s: T) -> T {
+    if s > T::zero() {
+        T::one()
+    } else if s < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+#[inline]
+fn sigmoid<T: Float>(s: T) -> T {
+    T::one() / (T::one() + (-s).exp())
+}
+
+#[inline]
+fn relu<T: Float>(s: T) -> T {
+    if s > T::zero() {
+        s
+    } else {
+        T::zero()
+    }
+}
+
+#[inline]
+fn relu_derivative<T: Float>(s: T) -> T {
+    if s >= T::zero() {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+impl fmt::Display for Activation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The error of parsing an unknown activation name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParseActivationError {
+    name: String,
+}
+
+impl fmt::Display for ParseActivationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let known: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+        write!(
+            f,
+            "unknown activation {:?} (expected one of: {})",
+            self.name,
+            known.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for ParseActivationError {}
+
+impl FromStr for Activation {
+    type Err = ParseActivationError;
+
+    /// Parses a name as written by [`Activation::name`], ignoring ASCII case; `sign` is accepted
+    /// for `step`, as the lecture names it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        if lower == "sign" {
+            return Ok(Activation::Step);
+        }
+        Activation::ALL
+            .into_iter()
+            .find(|a| a.name() == lower)
+            .ok_or_else(|| ParseActivationError { name: s.to_owned() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const POINTS: [f64; 9] = [-4.0, -1.5, -0.3, -1e-3, 1e-3, 0.2, 0.7, 2.0, 5.0];
+
+    fn central_difference(a: Activation, s: f64) -> f64 {
+        let h = 1e-6;
+        (a.value(s + h) - a.value(s - h)) / (2.0 * h)
+    }
+
+    #[test]
+    fn derivatives_match_central_differences_away_from_kinks() {
+        for a in Activation::ALL {
+            for s in POINTS {
+                let (analytic, numeric) = (a.derivative(s), central_difference(a, s));
+                assert!(
+                    (analytic - numeric).abs() < 1e-8,
+                    "{a} at {s}: {analytic} vs {numeric}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn derivatives_follow_the_lectures_table() {
+        for s in POINTS {
+            let sig = 1.0 / (1.0 + (-s).exp());
+            assert_eq!(Activation::Sigmoid.derivative(s), sig * (1.0 - sig));
+            assert_eq!(Activation::Tanh.derivative(s), 1.0 - s.tanh() * s.tanh());
+            assert_eq!(
+                Activation::Relu.derivative(s),
+                if s >= 0.0 { 1.0 } else { 0.0 }
+            );
+            assert_eq!(Activation::Step.derivative(s), 0.0);
+            assert_eq!(Activation::Identity.derivative(s), 1.0);
+        }
+    }
+
+    #[test]
+    fn values_at_the_kinks() {
+        assert_eq!(Activation::Step.value(0.0), 0.0);
+        assert_eq!(Activation::Step.derivative(0.0), 0.0);
+        assert_eq!(Activation::Relu.value(0.0), 0.0);
+        assert_eq!(Activation::Relu.derivative(0.0), 1.0);
+        assert_eq!(Activation::Step.value(-2.0), -1.0);
+        assert_eq!(Activation::Step.value(2.0), 1.0);
+    }
+
+    #[test]
+    fn slice_forms_equal_scalar_forms() {
+        for a in Activation::ALL {
+            let mut v = [0.0; POINTS.len()];
+            a.apply_to(&POINTS, &mut v);
+            let mut inplace = POINTS;
+            a.apply_mut(&mut inplace);
+            assert_eq!(v, inplace);
+            let mut d = [2.0; POINTS.len()];
+            a.scale_by_derivative(&POINTS, &v, &mut d);
+            for i in 0..POINTS.len() {
+                assert_eq!(v[i], a.value(POINTS[i]));
+                assert_eq!(d[i], 2.0 * a.derivative(POINTS[i]));
+            }
+        }
+    }
+
+    #[test]
+    fn sigmoid_is_stable_for_large_inputs() {
+        assert_eq!(Activation::Sigmoid.value(-1000.0_f64), 0.0);
+        assert_eq!(Activation::Sigmoid.value(1000.0_f64), 1.0);
+        assert!(Activation::Sigmoid.value(-100.0_f32).is_finite());
+    }
+
+    #[test]
+    fn f32_derivatives_match_f64() {
+        for a in Activation::ALL {
+            for s in POINTS {
+                let d32 = a.derivative(s as f32) as f64;
+                assert!((d32 - a.derivative(s)).abs() < 1e-6);
+            }
+        }
+    }
+
+    #[test]
+    fn names_round_trip_through_parse_and_serde() {
+        for a in Activation::ALL {
+            assert_eq!(a.name().parse::<Activation>(), Ok(a));
+            assert_eq!(a.to_string().to_uppercase().parse::<Activation>(), Ok(a));
+            let json = serde_json::to_string(&a).unwrap();
+            assert_eq!(json, format!("\"{}\"", a.name()));
+            assert_eq!(serde_json::from_str::<Activation>(&json).unwrap(), a);
+        }
+        assert_eq!("sign".parse::<Activation>(), Ok(Activation::Step));
+        let err = "softplus".parse::<Activation>().unwrap_err();
+        assert!(err.to_string().contains("softplus"));
+        assert!(err.to_string().contains("sigmoid"));
+    }
+}

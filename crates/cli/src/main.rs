@@ -1,0 +1,2 @@
+//! The `backprop` command line.
+fn main() {}

@@ -1,0 +1,210 @@
+//! The losses `L(v_d, y)` and their derivatives `dL/dv_d`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use backprop_linalg::Real;
+
+use crate::Error;
+
+/// A loss `L(y', y)` between the network's output `y' = v_d` and the target `y`.
+///
+/// ```
+/// use backprop_network::Loss;
+/// let mut dv = [0.0; 2];
+/// let loss = Loss::Squared.gradient_to(&[1.0, 2.0], &[0.0, 2.0], &mut dv);
+/// assert_eq!(loss, 0.5);
+/// assert_eq!(dv, [1.0, 0.0]); // dL/dv_d = v_d - y
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Loss {
+    /// The lecture's squared loss `1/2 ||v_d - y||^2`, with `dL/dv_d = v_d - y`.
+    #[default]
+    Squared,
+    /// Cross-entropy of a softmax over the outputs: `p = softmax(v_d)`,
+    /// `L = -sum_k y_k ln p_k`, with `dL/dv_d = (sum_k y_k) p - y` (`p - y` for a one-hot or
+    /// probability target). The output layer is usually [`Identity`](backprop_activations::Activation::Identity),
+    /// so that `v_d` are the logits.
+    CrossEntropy,
+}
+
+impl Loss {
+    /// Both losses.
+    pub const ALL: [Loss; 2] = [Loss::Squared, Loss::CrossEntropy];
+
+    /// The name used in model files and on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Loss::Squared => "squared",
+            Loss::CrossEntropy => "cross-entropy",
+        }
+    }
+
+    /// `L(v_d, y)`.
+    ///
+    /// # Panics
+    /// If the lengths differ (the network checks them before it calls this).
+    pub fn value<T: Real>(self, v_d: &[T], y: &[T]) -> T {
+        assert_eq!(v_d.len(), y.len(), "loss: lengths differ");
+        match self {
+            Loss::Squared => {
+                let half = T::from_f64(0.5);
+                v_d.iter()
+                    .zip(y)
+                    .map(|(&p, &t)| (p - t) * (p - t))
+                    .fold(T::zero(), |a, e| a + e)
+                    * half
+            }
+            Loss::CrossEntropy => {
+                let lse = log_sum_exp(v_d);
+                v_d.iter()
+                    .zip(y)
+                    .filter(|(_, &t)| t != T::zero())
+                    .fold(T::zero(), |a, (&z, &t)| a + t * (lse - z))
+            }
+        }
+    }
+
+    /// Writes `dL/dv_d` into `dv` and returns `L(v_d, y)`.
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    pub fn gradient_to<T: Real>(self, v_d: &[T], y: &[T], dv: &mut [T]) -> T {
+        assert!(
+            v_d.len() == y.len() && dv.len() == y.len(),
+            "loss gradient: lengths differ"
+        );
+        match self {
+            Loss::Squared => {
+                for ((d, &p), &t) in dv.iter_mut().zip(v_d).zip(y) {
+                    *d = p - t;
+                }
+                dv.iter().fold(T::zero(), |a, &e| a + e * e) * T::from_f64(0.5)
+            }
+            Loss::CrossEntropy => {
+                let lse = log_sum_exp(v_d);
+                let total = y.iter().fold(T::zero(), |a, &t| a + t);
+                let mut loss = T::zero();
+                for ((d, &z), &t) in dv.iter_mut().zip(v_d).zip(y) {
+                    *d = total * (z - lse).exp() - t;
+                    if t != T::zero() {
+                        loss += t * (lse - z);
+                    }
+                }
+                loss
+            }
+        }
+    }
+
+    /// The prediction the loss implies from `v_d`: `v_d` itself for the squared loss, the class
+    /// probabilities `softmax(v_d)` for cross-entropy.
+    ///
+    /// # Panics
+    /// If the lengths differ.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_network::Loss;
+    /// let mut p = [0.0; 2];
+    /// Loss::CrossEntropy.output_to(&[0.0, 0.0], &mut p);
+    /// assert_eq!(p, [0.5, 0.5]);
+    /// ```
+    pub fn output_to<T: Real>(self, v_d: &[T], out: &mut [T]) {
+        assert_eq!(v_d.len(), out.len(), "output: lengths differ");
+        match self {
+            Loss::Squared => out.copy_from_slice(v_d),
+            Loss::CrossEntropy => {
+                let lse = log_sum_exp(v_d);
+                for (o, &z) in out.iter_mut().zip(v_d) {
+                    *o = (z - lse).exp();
+                }
+            }
+        }
+    }
+}
+
+/// `ln sum_k exp(z_k)`, computed from the largest entry so that it never overflows.
+fn log_sum_exp<T: Real>(z: &[T]) -> T {
+    let max = z.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
+    if !max.is_finite() {
+        return max;
+    }
+    max + z.iter().fold(T::zero(), |a, &x| a + (x - max).exp()).ln()
+}
+
+impl fmt::Display for Loss {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Loss {
+    type Err = Error;
+
+    /// Parses `squared` (or `mse`) and `cross-entropy` (or `crossentropy`, `ce`).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "squared" | "mse" => Ok(Loss::Squared),
+            "cross-entropy" | "crossentropy" | "cross_entropy" | "ce" => Ok(Loss::CrossEntropy),
+            _ => Err(Error::UnknownLoss(s.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gradients_match_central_differences() {
+        let y = [0.2, 0.0, 0.8];
+        let v = [0.3_f64, -1.2, 2.0];
+        for loss in Loss::ALL {
+            let mut dv = [0.0; 3];
+            let l = loss.gradient_to(&v, &y, &mut dv);
+            assert!((l - loss.value(&v, &y)).abs() < 1e-15);
+            for k in 0..3 {
+                let h = 1e-6;
+                let (mut plus, mut minus) = (v, v);
+                plus[k] += h;
+                minus[k] -= h;
+                let numeric = (loss.value(&plus, &y) - loss.value(&minus, &y)) / (2.0 * h);
+                assert!(
+                    (numeric - dv[k]).abs() < 1e-8,
+                    "{loss} {k}: {numeric} vs {}",
+                    dv[k]
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn cross_entropy_is_stable_and_softmax_sums_to_one() {
+        let v = [1000.0_f64, -1000.0, 999.0];
+        let y = [0.0, 0.0, 1.0];
+        let l = Loss::CrossEntropy.value(&v, &y);
+        assert!(
+            (l - (1.0 + (1.0 + (-1.0_f64).exp()).ln())).abs() < 1e-9,
+            "{l}"
+        );
+        let mut p = [0.0; 3];
+        Loss::CrossEntropy.output_to(&v, &mut p);
+        assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
+        assert!(p[0] > p[2] && p[2] > p[1]);
+    }
+
+    #[test]
+    fn names_parse() {
+        for loss in Loss::ALL {
+            assert_eq!(loss.name().parse::<Loss>(), Ok(loss));
+        }
+        assert!(matches!(
+            "hinge".parse::<Loss>(),
+            Err(Error::UnknownLoss(_))
+        ));
+    }
+}

@@ -1,0 +1,2 @@
+//! SGD, random initialization and parallel restarts (in progress).
+#![doc(test(attr(deny(warnings))))]
