@@ -72,8 +72,8 @@ pub trait Real:
     /// Converts from `f64`, rounding to nearest for `f32`.
     fn from_f64(x: f64) -> Self;
 
-    /// Converts to `f64` (exact for both types).
-    fn to_f64(self) -> f64;
+    /// Converts to `f64` (exact for both types). Named apart from `num_traits::ToPrimitive::to_f64`, which returns an `Option`.
+    fn as_f64(self) -> f64;
 
     /// Raw GEMM: `C = alpha A B + beta C` with `A` `m x k`, `B` `k x n`, `C` `m x n`, arbitrary
     /// strides (row stride, column stride) for each.
@@ -102,7 +102,7 @@ impl Real for f64 {
         x
     }
 
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         self
     }
 
@@ -132,7 +132,7 @@ impl Real for f32 {
         x as f32
     }
 
-    fn to_f64(self) -> f64 {
+    fn as_f64(self) -> f64 {
         f64::from(self)
     }
 

@@ -288,8 +288,8 @@ impl<T: Real> Network<T> {
             .layers
             .iter()
             .map(|l| Layer {
-                w: l.w.map(|x| U::from_f64(x.to_f64())),
-                b: l.b.iter().map(|&x| U::from_f64(x.to_f64())).collect(),
+                w: l.w.map(|x| U::from_f64(x.as_f64())),
+                b: l.b.iter().map(|&x| U::from_f64(x.as_f64())).collect(),
                 activation: l.activation,
             })
             .collect();

@@ -1,0 +1,117 @@
+//! The training step allocates nothing: a counting allocator watches the hot loops.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use backprop::activations::Activation;
+use backprop::network::{Loss, Network};
+
+/// The system allocator, counting the allocations of each thread (so that tests running in
+/// parallel do not see each other's).
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the counter is a plain
+// thread-local integer that never allocates.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` was allocated by `System` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: forwarded unchanged.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// The number of allocations `f` makes on this thread.
+pub fn allocations_in(f: impl FnOnce()) -> usize {
+    let before = ALLOCATIONS.with(Cell::get);
+    f();
+    ALLOCATIONS.with(Cell::get) - before
+}
+
+fn network(loss: Loss) -> Network<f64> {
+    let mut net = Network::builder(5)
+        .layer(7, Activation::Tanh)
+        .layer(6, Activation::Relu)
+        .layer(3, Activation::Sigmoid)
+        .loss(loss)
+        .build()
+        .unwrap();
+    for (k, p) in net.params_mut().flatten().enumerate() {
+        *p = ((k * 37 % 19) as f64 - 9.0) / 20.0;
+    }
+    net
+}
+
+#[test]
+fn the_counter_sees_allocations() {
+    assert!(allocations_in(|| drop(std::hint::black_box(vec![1u8; 10]))) >= 1);
+}
+
+#[test]
+fn per_sample_steps_do_not_allocate() {
+    for loss in Loss::ALL {
+        let mut net = network(loss);
+        let (mut ws, mut grads) = (net.workspace(), net.gradients());
+        let samples: Vec<([f64; 5], [f64; 3])> = (0..20)
+            .map(|t| {
+                let t = t as f64;
+                (
+                    [t.sin(), t.cos(), 0.5, -t / 20.0, 1.0],
+                    [1.0, 0.0, (t / 20.0).fract()],
+                )
+            })
+            .collect();
+        let n = allocations_in(|| {
+            for (x, y) in &samples {
+                net.sgd_step(&mut ws, x, y, 0.05).unwrap();
+                net.forward(&mut ws, x).unwrap();
+                net.backward(&mut ws, y, &mut grads).unwrap();
+                net.update(-0.05, &grads).unwrap();
+                net.loss_of(&mut ws, x, y).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "{loss}: {n} allocations in 20 training steps");
+    }
+}
+
+#[test]
+#[ignore = "matrixmultiply allocates a packing buffer in every GEMM call: open until linalg owns its packing buffers"]
+fn mini_batch_steps_do_not_allocate() {
+    let mut net = network(Loss::CrossEntropy);
+    let mut ws = net.batch_workspace(8).unwrap();
+    let mut grads = net.gradients();
+    let n = allocations_in(|| {
+        for epoch in 0..5 {
+            // A full batch of 8, then a shorter last batch of 3.
+            for b in [8, 3] {
+                for j in 0..b {
+                    let t = (epoch * 8 + j) as f64;
+                    ws.load(j, &[t.sin(), t.cos(), 0.1, 0.2, 1.0], &[0.0, 1.0, 0.0])
+                        .unwrap();
+                }
+                net.forward_batch(&mut ws, b).unwrap();
+                net.backward_batch(&mut ws, b, &mut grads).unwrap();
+                net.update(-0.1, &grads).unwrap();
+            }
+        }
+    });
+    assert_eq!(n, 0, "{n} allocations in 10 mini-batch steps");
+}
