@@ -158,7 +158,7 @@ impl Real for f32 {
 /// Number of independent accumulators in [`dot`]: enough to fill a SIMD register of `f32` twice.
 const LANES: usize = 8;
 
-/// The dot product `a · b`, summed in [`LANES`] interleaved partial sums so that it vectorizes.
+/// The dot product `a · b`, summed in eight interleaved partial sums so that it vectorizes.
 ///
 /// The summation order is fixed (lane `r` sums the entries `r, r + 8, r + 16, ...`, then the lanes
 /// are added pairwise, then the tail), so the result is the same on every run and every machine.
