@@ -1,0 +1,244 @@
+//! Initialization of the weights: the lecture's "don't start from zero, randomize".
+
+use std::fmt;
+use std::str::FromStr;
+
+use backprop_linalg::Real;
+use backprop_network::Network;
+use rand::{Rng, RngExt};
+use rand_distr::{Distribution, Normal};
+
+use crate::{error::invalid, Error, Result};
+
+/// How the weights `W_i` start; biases always start at zero.
+///
+/// `n_in` and `n_out` are a layer's widths `n_i` and `n_{i+1}`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+#[non_exhaustive]
+pub enum Init {
+    /// All zero: what the lecture warns against. Hidden units of a layer then stay identical
+    /// through training (the symmetry never breaks); kept so that experiments can show it.
+    Zero,
+    /// Uniform in `[-a, a)`.
+    Uniform {
+        /// The half-width `a > 0`.
+        a: f64,
+    },
+    /// Normal with mean 0 and standard deviation `std`.
+    Normal {
+        /// The standard deviation, `> 0`.
+        std: f64,
+    },
+    /// Glorot and Bengio (2010): uniform in `±sqrt(6 / (n_in + n_out))`. The default.
+    #[default]
+    XavierUniform,
+    /// Glorot and Bengio (2010): normal with `std = sqrt(2 / (n_in + n_out))`.
+    XavierNormal,
+    /// He et al. (2015), for ReLU: uniform in `±sqrt(6 / n_in)`.
+    HeUniform,
+    /// He et al. (2015), for ReLU: normal with `std = sqrt(2 / n_in)`.
+    HeNormal,
+}
+
+impl Init {
+    /// Checks the parameters.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a non-positive or non-finite `a` or `std`.
+    pub fn validate(self) -> Result<()> {
+        match self {
+            Init::Uniform { a } if !(a > 0.0 && a.is_finite()) => Err(invalid(
+                "init",
+                format!("uniform half-width must be positive, not {a}"),
+            )),
+            Init::Normal { std } if !(std > 0.0 && std.is_finite()) => Err(invalid(
+                "init",
+                format!("normal standard deviation must be positive, not {std}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Sets every weight of `net` by `init`, drawing from `rng`, and every bias to zero.
+///
+/// Values are drawn in `f64` and rounded to the network's type, so an `f32` network gets the same
+/// start as its `f64` twin, rounded.
+///
+/// # Errors
+/// As [`Init::validate`].
+///
+/// # Example
+/// ```
+/// use backprop_optim::{initialize, Init};
+/// use backprop_network::{Activation, Network};
+/// use rand::SeedableRng;
+/// let mut net = Network::builder(2).layer(3, Activation::Tanh).build::<f64>()?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// initialize(&mut net, Init::Uniform { a: 0.1 }, &mut rng)?;
+/// assert!(net.layers()[0].weights().iter().all(|w| w.abs() < 0.1 && *w != 0.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn initialize<T: Real, R: Rng + ?Sized>(
+    net: &mut Network<T>,
+    init: Init,
+    rng: &mut R,
+) -> Result<()> {
+    init.validate()?;
+    for layer in net.layers_mut() {
+        let (n_in, n_out) = (layer.inputs() as f64, layer.outputs() as f64);
+        let (w, b) = layer.params_mut();
+        b.fill(T::zero());
+        let uniform = |a: f64, rng: &mut R| (2.0 * rng.random::<f64>() - 1.0) * a;
+        let normal = |std: f64, rng: &mut R| -> Result<f64> {
+            let d = Normal::new(0.0, std).map_err(|e| invalid("init", e.to_string()))?;
+            Ok(d.sample(rng))
+        };
+        for x in w.iter_mut() {
+            let value = match init {
+                Init::Zero => 0.0,
+                Init::Uniform { a } => uniform(a, rng),
+                Init::Normal { std } => normal(std, rng)?,
+                Init::XavierUniform => uniform((6.0 / (n_in + n_out)).sqrt(), rng),
+                Init::XavierNormal => normal((2.0 / (n_in + n_out)).sqrt(), rng)?,
+                Init::HeUniform => uniform((6.0 / n_in).sqrt(), rng),
+                Init::HeNormal => normal((2.0 / n_in).sqrt(), rng)?,
+            };
+            *x = T::from_f64(value);
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for Init {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Init::Zero => f.write_str("zero"),
+            Init::Uniform { a } => write!(f, "uniform:{a}"),
+            Init::Normal { std } => write!(f, "normal:{std}"),
+            Init::XavierUniform => f.write_str("xavier"),
+            Init::XavierNormal => f.write_str("xavier-normal"),
+            Init::HeUniform => f.write_str("he"),
+            Init::HeNormal => f.write_str("he-normal"),
+        }
+    }
+}
+
+impl FromStr for Init {
+    type Err = Error;
+
+    /// Parses `zero`, `uniform[:a]` (a = 0.5 by default), `normal[:std]` (0.1), `xavier`
+    /// (`xavier-uniform`), `xavier-normal`, `he` (`he-uniform`), `he-normal`.
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        let (name, arg) = match lower.split_once(':') {
+            Some((n, a)) => (n, Some(a)),
+            None => (lower.as_str(), None),
+        };
+        let number = |default: f64| -> Result<f64> {
+            arg.map_or(Ok(default), |a| {
+                a.parse::<f64>()
+                    .map_err(|_| Error::Parse(format!("{s:?}: {a:?} is not a number")))
+            })
+        };
+        let init = match name {
+            "zero" | "zeros" => Init::Zero,
+            "uniform" => Init::Uniform { a: number(0.5)? },
+            "normal" | "gaussian" => Init::Normal { std: number(0.1)? },
+            "xavier" | "xavier-uniform" | "glorot" | "glorot-uniform" => Init::XavierUniform,
+            "xavier-normal" | "glorot-normal" => Init::XavierNormal,
+            "he" | "he-uniform" | "kaiming" | "kaiming-uniform" => Init::HeUniform,
+            "he-normal" | "kaiming-normal" => Init::HeNormal,
+            _ => {
+                return Err(Error::Parse(format!(
+                    "unknown initialization {s:?} (expected zero, uniform[:a], normal[:std], xavier, xavier-normal, he, he-normal)"
+                )))
+            }
+        };
+        if arg.is_some() && !matches!(init, Init::Uniform { .. } | Init::Normal { .. }) {
+            return Err(Error::Parse(format!("{s:?}: {name} takes no parameter")));
+        }
+        init.validate().map_err(|e| Error::Parse(e.to_string()))?;
+        Ok(init)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backprop_network::Activation;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    fn net() -> Network<f64> {
+        Network::builder(30)
+            .layer(20, Activation::Relu)
+            .layer(10, Activation::Identity)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for init in [
+            Init::Zero,
+            Init::Uniform { a: 0.25 },
+            Init::Normal { std: 0.5 },
+            Init::XavierUniform,
+            Init::XavierNormal,
+            Init::HeUniform,
+            Init::HeNormal,
+        ] {
+            assert_eq!(init.to_string().parse::<Init>().unwrap(), init);
+        }
+        assert!("uniform:-1".parse::<Init>().is_err());
+        assert!("he:2".parse::<Init>().is_err());
+        assert!("lecun".parse::<Init>().is_err());
+    }
+
+    #[test]
+    fn ranges_and_spreads_follow_the_formulas() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut n = net();
+        initialize(&mut n, Init::HeUniform, &mut rng).unwrap();
+        let bound = (6.0_f64 / 30.0).sqrt();
+        assert!(n.layers()[0].weights().iter().all(|w| w.abs() <= bound));
+        assert!(n.layers()[0]
+            .weights()
+            .iter()
+            .any(|w| w.abs() > 0.8 * bound));
+        assert!(n
+            .layers()
+            .iter()
+            .all(|l| l.bias().iter().all(|&b| b == 0.0)));
+
+        initialize(&mut n, Init::XavierNormal, &mut rng).unwrap();
+        let w = n.layers()[0].weights();
+        let var = w.iter().map(|x| x * x).sum::<f64>() / w.len() as f64;
+        let expected = 2.0 / 50.0;
+        assert!((var / expected - 1.0).abs() < 0.2, "{var} vs {expected}");
+
+        initialize(&mut n, Init::Zero, &mut rng).unwrap();
+        assert!(n.params().flatten().all(|&w| w == 0.0));
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_weights_in_f32_and_f64() {
+        let mut a = net();
+        let mut b = net().cast::<f32>();
+        initialize(
+            &mut a,
+            Init::XavierUniform,
+            &mut ChaCha8Rng::seed_from_u64(9),
+        )
+        .unwrap();
+        initialize(
+            &mut b,
+            Init::XavierUniform,
+            &mut ChaCha8Rng::seed_from_u64(9),
+        )
+        .unwrap();
+        assert_eq!(a.cast::<f32>(), b);
+    }
+}

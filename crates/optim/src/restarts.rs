@@ -1,0 +1,352 @@
+//! The lecture's last slide: run separate SGDs from random starts, in parallel, and keep the best.
+
+use backprop_linalg::Real;
+use backprop_network::Network;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::{
+    error::invalid, initialize, sgd, Dataset, Error, History, Init, Observer, Result, SgdConfig,
+};
+
+/// The seed of restart `i` of an experiment with master seed `master`: output `i` of a SplitMix64
+/// generator started at `master` (Steele, Lea and Flood 2014), that is
+/// `mix(master + (i + 1) * 0x9E3779B97F4A7C15)` with SplitMix64's finalizer `mix`.
+///
+/// It depends on `(master, i)` alone, so restart `i` is the same run whatever other restarts run
+/// beside it and on whatever thread; and unlike `master + i`, neighbouring master seeds share no
+/// runs.
+///
+/// ```
+/// use backprop_optim::restart_seed;
+/// assert_ne!(restart_seed(1, 0), restart_seed(0, 1));
+/// assert_eq!(restart_seed(42, 3), restart_seed(42, 3));
+/// ```
+pub fn restart_seed(master: u64, i: usize) -> u64 {
+    let mut z = master.wrapping_add(
+        (i as u64)
+            .wrapping_add(1)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The configuration of a restart experiment.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RestartConfig {
+    /// The number of restarts `R`, `>= 1`.
+    pub restarts: usize,
+    /// Threads of the experiment's pool; 0 uses one per core.
+    pub threads: usize,
+    /// The master seed: restart `i` uses [`restart_seed`]`(seed, i)`.
+    pub seed: u64,
+    /// How each restart's weights start.
+    pub init: Init,
+    /// The SGD of each restart.
+    pub sgd: SgdConfig,
+    /// Whether the targets are classes (accuracy is then reported).
+    pub classification: bool,
+    /// Run only these restart indices (each `< restarts`), for splitting an experiment across
+    /// machines; `None` runs `0..restarts`.
+    pub only: Option<Vec<usize>>,
+}
+
+impl Default for RestartConfig {
+    fn default() -> Self {
+        RestartConfig {
+            restarts: 32,
+            threads: 0,
+            seed: 0,
+            init: Init::XavierUniform,
+            sgd: SgdConfig::default(),
+            classification: false,
+            only: None,
+        }
+    }
+}
+
+impl RestartConfig {
+    /// Checks every field.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first field out of range.
+    pub fn validate(&self) -> Result<()> {
+        if self.restarts == 0 {
+            return Err(invalid("restarts", "must be at least 1"));
+        }
+        if let Some(only) = &self.only {
+            let mut sorted = only.clone();
+            sorted.sort_unstable();
+            if let Some(&i) = sorted.iter().find(|&&i| i >= self.restarts) {
+                return Err(invalid(
+                    "only",
+                    format!("restart {i} is not below the {} restarts", self.restarts),
+                ));
+            }
+            if sorted.windows(2).any(|w| w[0] == w[1]) {
+                return Err(invalid("only", "a restart index is listed twice"));
+            }
+        }
+        self.init.validate()?;
+        self.sgd.validate()
+    }
+
+    /// The restart indices this configuration runs, in increasing order.
+    pub fn indices(&self) -> Vec<usize> {
+        match &self.only {
+            Some(only) => {
+                let mut v = only.clone();
+                v.sort_unstable();
+                v
+            }
+            None => (0..self.restarts).collect(),
+        }
+    }
+}
+
+/// The outcome of one restart.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunSummary {
+    /// The restart index `i`.
+    pub index: usize,
+    /// Its seed, [`restart_seed`]`(master, i)`.
+    pub seed: u64,
+    /// Mean training loss of the final weights (NaN, written as `null`, when diverged).
+    #[serde(with = "crate::nan_as_null")]
+    pub final_train_loss: f64,
+    /// Mean validation loss of the final weights.
+    pub final_validation_loss: Option<f64>,
+    /// Validation accuracy of the final weights (classification with validation).
+    pub final_validation_accuracy: Option<f64>,
+    /// Training accuracy of the final weights (classification).
+    pub train_accuracy: Option<f64>,
+    /// Epochs run.
+    pub epochs: usize,
+    /// Whether the run diverged.
+    pub diverged: bool,
+    /// Wall-clock seconds of the run.
+    pub seconds: f64,
+    /// What the best restart minimizes: the final validation loss if there is a validation set,
+    /// else the final training loss (infinite when diverged).
+    #[serde(with = "crate::nan_as_null")]
+    pub score: f64,
+}
+
+/// One restart: its summary, history and trained network.
+#[derive(Clone, Debug)]
+pub struct Run<T: Real = f64> {
+    /// The summary.
+    pub summary: RunSummary,
+    /// The per-epoch history.
+    pub history: History,
+    /// The network at the end of the run (the best epoch's, with early stopping).
+    pub network: Network<T>,
+}
+
+/// Every restart of an experiment and which one is best.
+#[derive(Clone, Debug)]
+pub struct Experiment<T: Real = f64> {
+    /// The runs, in increasing restart index.
+    pub runs: Vec<Run<T>>,
+    /// The position in `runs` of the best run, by [`best_of`]; `None` if every run diverged.
+    pub best: Option<usize>,
+}
+
+impl<T: Real> Experiment<T> {
+    /// The best run, if any run did not diverge.
+    pub fn best_run(&self) -> Option<&Run<T>> {
+        self.best.map(|b| &self.runs[b])
+    }
+}
+
+/// The position of the best of `summaries`: the lowest score (validation loss where there is a
+/// validation set, else final training loss), ties to the lowest restart index; a diverged run is
+/// never the best. `None` when every run diverged.
+///
+/// ```
+/// use backprop_optim::{best_of, RunSummary};
+/// let run = |index, score, diverged| RunSummary {
+///     index, seed: 0, final_train_loss: score, final_validation_loss: None,
+///     final_validation_accuracy: None, train_accuracy: None, epochs: 1, diverged, seconds: 0.0, score,
+/// };
+/// assert_eq!(best_of(&[run(0, 0.3, false), run(1, 0.1, true), run(2, 0.2, false), run(3, 0.2, false)]), Some(2));
+/// ```
+pub fn best_of(summaries: &[RunSummary]) -> Option<usize> {
+    summaries
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.diverged && !s.score.is_nan())
+        .min_by(|(_, a), (_, b)| a.score.total_cmp(&b.score).then(a.index.cmp(&b.index)))
+        .map(|(k, _)| k)
+}
+
+/// Runs restart `i` of the experiment: a network shaped like `template`, initialized from
+/// `ChaCha8Rng(seed_i)` stream 0, trained with the sample order from stream 1.
+///
+/// # Errors
+/// As [`train`](crate::train).
+pub fn run_restart<T: Real>(
+    template: &Network<T>,
+    train: &Dataset<T>,
+    validation: Option<&Dataset<T>>,
+    cfg: &RestartConfig,
+    i: usize,
+    observer: &dyn Observer,
+) -> Result<Run<T>> {
+    let seed = restart_seed(cfg.seed, i);
+    let mut init_rng = ChaCha8Rng::seed_from_u64(seed);
+    init_rng.set_stream(0);
+    let mut order_rng = ChaCha8Rng::seed_from_u64(seed);
+    order_rng.set_stream(1);
+    let mut network = template.clone();
+    initialize(&mut network, cfg.init, &mut init_rng)?;
+    let history = sgd::train(
+        &mut network,
+        train,
+        validation,
+        &cfg.sgd,
+        cfg.classification,
+        &mut order_rng,
+        observer,
+        i,
+    )?;
+    let diverged = history.diverged;
+    let finite = |x: f64| if diverged { f64::NAN } else { x };
+    let final_train_loss = finite(sgd::mean_loss(&network, train)?);
+    let final_validation_loss = match validation {
+        Some(v) => Some(finite(sgd::mean_loss(&network, v)?)),
+        None => None,
+    };
+    let accuracy_on = |d: &Dataset<T>| -> Result<Option<f64>> {
+        Ok(if cfg.classification && !diverged {
+            Some(sgd::accuracy(&network, d)?)
+        } else {
+            None
+        })
+    };
+    let score = if diverged {
+        f64::INFINITY
+    } else {
+        final_validation_loss.unwrap_or(final_train_loss)
+    };
+    let summary = RunSummary {
+        index: i,
+        seed,
+        final_train_loss,
+        final_validation_loss: final_validation_loss.filter(|x| x.is_finite()),
+        final_validation_accuracy: match validation {
+            Some(v) => accuracy_on(v)?,
+            None => None,
+        },
+        train_accuracy: accuracy_on(train)?,
+        epochs: history.epochs,
+        diverged,
+        seconds: history.seconds,
+        score,
+    };
+    observer.restart_done(&summary);
+    Ok(Run {
+        summary,
+        history,
+        network,
+    })
+}
+
+/// Runs the experiment's restarts in parallel and picks the best.
+///
+/// The restarts run on a rayon pool built for this experiment with `cfg.threads` threads (not the
+/// global pool). The dataset is shared by reference; each restart owns only its network and
+/// buffers. Results come back in restart order and the best is chosen serially, so the outcome is
+/// bit-identical for every thread count.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for a bad configuration, [`Error::ThreadPool`] if the pool cannot be
+/// built, and the first error of a run (in restart order).
+///
+/// # Example
+/// ```
+/// use backprop_optim::{run_restarts, Dataset, NoObserver, RestartConfig, SgdConfig};
+/// use backprop_network::{Activation, Network};
+/// let xor = Dataset::from_rows(
+///     &[vec![0.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0], vec![1.0, 1.0]],
+///     &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
+/// )?;
+/// let net = Network::builder(2).layer(3, Activation::Tanh).layer(1, Activation::Sigmoid).build()?;
+/// let cfg = RestartConfig {
+///     restarts: 4, threads: 2, seed: 7,
+///     sgd: SgdConfig { learning_rate: 0.5, epochs: 50, ..Default::default() },
+///     ..Default::default()
+/// };
+/// let experiment = run_restarts(&net, &xor, None, &cfg, &NoObserver)?;
+/// assert_eq!(experiment.runs.len(), 4);
+/// let best = experiment.best_run().unwrap();
+/// assert!(experiment.runs.iter().all(|r| best.summary.score <= r.summary.score));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_restarts<T: Real>(
+    template: &Network<T>,
+    train: &Dataset<T>,
+    validation: Option<&Dataset<T>>,
+    cfg: &RestartConfig,
+    observer: &dyn Observer,
+) -> Result<Experiment<T>> {
+    cfg.validate()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(cfg.threads)
+        .build()
+        .map_err(|e| Error::ThreadPool(e.to_string()))?;
+    let indices = cfg.indices();
+    let runs: Vec<Result<Run<T>>> = pool.install(|| {
+        indices
+            .par_iter()
+            .map(|&i| run_restart(template, train, validation, cfg, i, observer))
+            .collect()
+    });
+    let runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
+    let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary.clone()).collect();
+    let best = best_of(&summaries);
+    Ok(Experiment { runs, best })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restart_seed_values_are_stable() {
+        // SplitMix64 from state 0: its first outputs are published test values.
+        assert_eq!(restart_seed(0, 0), 0xE220_A839_7B1D_CDAF);
+        assert_eq!(restart_seed(0, 1), 0x6E78_9E6A_A1B9_65F4);
+        assert_eq!(restart_seed(0, 2), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn config_validation() {
+        let ok = RestartConfig::default();
+        assert!(ok.validate().is_ok());
+        for bad in [
+            RestartConfig {
+                restarts: 0,
+                ..ok.clone()
+            },
+            RestartConfig {
+                only: Some(vec![1, 40]),
+                ..ok.clone()
+            },
+            RestartConfig {
+                only: Some(vec![3, 3]),
+                ..ok.clone()
+            },
+        ] {
+            assert!(bad.validate().is_err(), "{bad:?}");
+        }
+        let shard = RestartConfig {
+            only: Some(vec![5, 1]),
+            ..ok
+        };
+        assert_eq!(shard.indices(), vec![1, 5]);
+    }
+}

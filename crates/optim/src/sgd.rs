@@ -1,0 +1,636 @@
+//! The lecture's SGD, and what users expect beyond it.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Instant;
+
+use backprop_linalg::Real;
+use backprop_network::{BatchWorkspace, Gradients, Network, Workspace};
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use crate::{error::invalid, Dataset, Error, Result};
+
+/// The order in which an epoch visits the samples.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Order {
+    /// A fresh random permutation every epoch (sampling without replacement).
+    #[default]
+    Shuffle,
+    /// `m` samples drawn uniformly with replacement: the lecture's "take a random `(x, y)`".
+    Replacement,
+    /// Data order every epoch, so that a run can be reproduced by hand.
+    Fixed,
+}
+
+/// How the learning rate changes with the epoch `t` (counted from 0).
+#[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+#[non_exhaustive]
+pub enum Schedule {
+    /// `eta` throughout.
+    #[default]
+    Constant,
+    /// `eta / (1 + k t)`.
+    InverseScaling {
+        /// The decay `k >= 0`.
+        k: f64,
+    },
+    /// `eta factor^floor(t / every)`.
+    StepDecay {
+        /// The factor, in `(0, 1]`.
+        factor: f64,
+        /// Epochs between decays, `>= 1`.
+        every: usize,
+    },
+}
+
+impl Schedule {
+    /// The learning rate in epoch `t` for a base rate `eta`.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_optim::Schedule;
+    /// let s = Schedule::StepDecay { factor: 0.5, every: 10 };
+    /// assert_eq!(s.rate(0.2, 9), 0.2);
+    /// assert_eq!(s.rate(0.2, 25), 0.05);
+    /// assert_eq!(Schedule::InverseScaling { k: 1.0 }.rate(0.2, 1), 0.1);
+    /// ```
+    pub fn rate(self, eta: f64, t: usize) -> f64 {
+        match self {
+            Schedule::Constant => eta,
+            Schedule::InverseScaling { k } => eta / (1.0 + k * t as f64),
+            Schedule::StepDecay { factor, every } => {
+                eta * factor.powi(i32::try_from(t / every.max(1)).unwrap_or(i32::MAX))
+            }
+        }
+    }
+
+    fn validate(self) -> Result<()> {
+        match self {
+            Schedule::InverseScaling { k } if !(k >= 0.0 && k.is_finite()) => Err(invalid(
+                "schedule",
+                format!("inverse-scaling k must be >= 0, not {k}"),
+            )),
+            Schedule::StepDecay { factor, .. } if !(factor > 0.0 && factor <= 1.0) => Err(invalid(
+                "schedule",
+                format!("step-decay factor must be in (0, 1], not {factor}"),
+            )),
+            Schedule::StepDecay { every: 0, .. } => Err(invalid(
+                "schedule",
+                "step-decay period must be at least 1 epoch",
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Momentum: a velocity `u` with `u <- mu u + g`; classical steps `W <- W - eta u`, Nesterov's
+/// steps `W <- W - eta (g + mu u)` (the form of Sutskever et al. 2013 as PyTorch writes it).
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Momentum {
+    /// The momentum coefficient `mu`, in `[0, 1)`.
+    pub mu: f64,
+    /// Nesterov's look-ahead form.
+    pub nesterov: bool,
+}
+
+/// The configuration of one SGD run.
+///
+/// The default is the lecture's algorithm: one random sample per step (`batch_size` 1), a
+/// constant rate, no momentum, no weight decay.
+///
+/// ```
+/// use backprop_optim::SgdConfig;
+/// let cfg = SgdConfig { learning_rate: 0.5, epochs: 10, ..Default::default() };
+/// assert!(cfg.validate().is_ok());
+/// assert!(SgdConfig { learning_rate: -1.0, ..cfg }.validate().is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SgdConfig {
+    /// The learning rate `eta > 0`.
+    pub learning_rate: f64,
+    /// Epochs (passes of `m` steps' worth of samples), `>= 1`.
+    pub epochs: usize,
+    /// Samples per step; 1 is the lecture's SGD, larger is a mini-batch with the mean gradient.
+    pub batch_size: usize,
+    /// The sample order.
+    pub order: Order,
+    /// Momentum, if any.
+    pub momentum: Option<Momentum>,
+    /// L2 weight decay `lambda`: adds `lambda W_i` to `dL/dW_i` (not to the biases).
+    pub weight_decay: f64,
+    /// The learning-rate schedule.
+    pub schedule: Schedule,
+    /// Rescales a gradient whose Euclidean norm exceeds this to this norm.
+    pub clip_norm: Option<f64>,
+    /// Early stopping: stop when the validation loss has not improved for this many epochs and
+    /// restore the weights of the best epoch (needs a validation set).
+    pub patience: Option<usize>,
+}
+
+impl Default for SgdConfig {
+    fn default() -> Self {
+        SgdConfig {
+            learning_rate: 0.1,
+            epochs: 100,
+            batch_size: 1,
+            order: Order::Shuffle,
+            momentum: None,
+            weight_decay: 0.0,
+            schedule: Schedule::Constant,
+            clip_norm: None,
+            patience: None,
+        }
+    }
+}
+
+impl SgdConfig {
+    /// Checks every field's range.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the first field out of range.
+    pub fn validate(&self) -> Result<()> {
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(invalid(
+                "learning_rate",
+                format!("must be a positive number, not {}", self.learning_rate),
+            ));
+        }
+        if self.epochs == 0 {
+            return Err(invalid("epochs", "must be at least 1"));
+        }
+        if self.batch_size == 0 {
+            return Err(invalid("batch_size", "must be at least 1"));
+        }
+        if let Some(m) = self.momentum {
+            if !(0.0..1.0).contains(&m.mu) {
+                return Err(invalid(
+                    "momentum",
+                    format!("must be in [0, 1), not {}", m.mu),
+                ));
+            }
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return Err(invalid(
+                "weight_decay",
+                format!("must be >= 0, not {}", self.weight_decay),
+            ));
+        }
+        if let Some(c) = self.clip_norm {
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(invalid("clip_norm", format!("must be positive, not {c}")));
+            }
+        }
+        if self.patience == Some(0) {
+            return Err(invalid("patience", "must be at least 1 epoch"));
+        }
+        self.schedule.validate()
+    }
+
+    /// True for the lecture's plain step: one sample, no momentum, decay or clipping. Such runs
+    /// take the fused [`Network::sgd_step`].
+    fn is_plain(&self) -> bool {
+        self.batch_size == 1
+            && self.momentum.is_none()
+            && self.weight_decay == 0.0
+            && self.clip_norm.is_none()
+    }
+}
+
+/// What a run did, epoch by epoch.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct History {
+    /// Mean training loss after each epoch.
+    pub train_loss: Vec<f64>,
+    /// Mean validation loss after each epoch (empty without validation).
+    pub validation_loss: Vec<f64>,
+    /// Validation accuracy after each epoch (empty unless classifying with validation).
+    pub validation_accuracy: Vec<f64>,
+    /// Epochs run (fewer than configured after early stopping or divergence).
+    pub epochs: usize,
+    /// The epoch (from 0) with the lowest validation loss, or training loss without validation.
+    pub best_epoch: usize,
+    /// True when a loss or a weight became NaN or infinite: the run stopped there.
+    pub diverged: bool,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+}
+
+/// Progress reports from training, for progress bars. Called from worker threads.
+pub trait Observer: Sync {
+    /// Epoch `epoch` (from 0) of restart `restart` ended with mean training loss `train_loss`.
+    fn epoch_done(&self, restart: usize, epoch: usize, train_loss: f64) {
+        let _ = (restart, epoch, train_loss);
+    }
+
+    /// A restart finished.
+    fn restart_done(&self, summary: &crate::RunSummary) {
+        let _ = summary;
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+/// Evaluation buffers, made once per run.
+struct Evaluator<T: Real> {
+    ws: Workspace<T>,
+    out: Vec<T>,
+}
+
+impl<T: Real> Evaluator<T> {
+    fn new(net: &Network<T>) -> Self {
+        Evaluator {
+            ws: net.workspace(),
+            out: vec![T::zero(); net.outputs()],
+        }
+    }
+
+    fn mean_loss(&mut self, net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+        let mut total = 0.0;
+        for k in 0..data.len() {
+            total += net.loss_of(&mut self.ws, data.x(k), data.y(k))?.as_f64();
+        }
+        Ok(total / data.len() as f64)
+    }
+
+    fn accuracy(&mut self, net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+        let mut right = 0usize;
+        for k in 0..data.len() {
+            net.predict_to(&mut self.ws, data.x(k), &mut self.out)?;
+            if class_of(&self.out) == class_of(data.y(k)) {
+                right += 1;
+            }
+        }
+        Ok(right as f64 / data.len() as f64)
+    }
+}
+
+/// The class a vector stands for: the index of its largest entry (first on ties), or for a single
+/// value whether it is above 0.5.
+fn class_of<T: Real>(v: &[T]) -> usize {
+    if v.len() == 1 {
+        return usize::from(v[0].as_f64() > 0.5);
+    }
+    let mut best = 0;
+    for (k, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+fn check_data<T: Real>(net: &Network<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+    if data.inputs() != net.inputs() || data.outputs() != net.outputs() {
+        return Err(Error::Data {
+            message: format!(
+                "{what} data has {} inputs and {} targets, the network {} and {}",
+                data.inputs(),
+                data.outputs(),
+                net.inputs(),
+                net.outputs()
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The mean loss of `net` over `data`.
+///
+/// # Errors
+/// [`Error::Data`] if the data does not fit the network.
+pub fn mean_loss<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+    check_data(net, data, "evaluation")?;
+    Evaluator::new(net).mean_loss(net, data)
+}
+
+/// The fraction of samples classified right: the largest output against the largest target entry
+/// (one-hot targets), or for a single output, output and target on the same side of 0.5.
+///
+/// # Errors
+/// [`Error::Data`] if the data does not fit the network.
+pub fn accuracy<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+    check_data(net, data, "evaluation")?;
+    Evaluator::new(net).accuracy(net, data)
+}
+
+/// One step's buffers, made once per run: nothing is allocated per step.
+struct Stepper<T: Real> {
+    ws: Workspace<T>,
+    batch: Option<BatchWorkspace<T>>,
+    grads: Gradients<T>,
+    velocity: Option<Gradients<T>>,
+}
+
+impl<T: Real> Stepper<T> {
+    /// The gradient of the samples `chunk` (mean for a mini-batch) into `self.grads`, and the loss.
+    fn gradient(&mut self, net: &Network<T>, data: &Dataset<T>, chunk: &[usize]) -> Result<T> {
+        match (&mut self.batch, chunk) {
+            (None, &[k]) | (Some(_), &[k]) => {
+                net.forward(&mut self.ws, data.x(k))?;
+                Ok(net.backward(&mut self.ws, data.y(k), &mut self.grads)?)
+            }
+            (Some(bws), _) => {
+                for (j, &k) in chunk.iter().enumerate() {
+                    bws.load(j, data.x(k), data.y(k))?;
+                }
+                net.forward_batch(bws, chunk.len())?;
+                Ok(net.backward_batch(bws, chunk.len(), &mut self.grads)?)
+            }
+            (None, _) => unreachable!("batches above 1 have a batch workspace"),
+        }
+    }
+
+    /// Weight decay, clipping and momentum on `self.grads`, then `W <- W - eta step`.
+    fn apply(&mut self, net: &mut Network<T>, cfg: &SgdConfig, eta: T) -> Result<()> {
+        if cfg.weight_decay > 0.0 {
+            let lambda = T::from_f64(cfg.weight_decay);
+            // Slices alternate W_0, b_0, W_1, ...: decay the weights, not the biases.
+            for (k, (g, w)) in self.grads.slices_mut().zip(net.params()).enumerate() {
+                if k % 2 == 0 {
+                    backprop_linalg::axpy(g, lambda, w);
+                }
+            }
+        }
+        if let Some(c) = cfg.clip_norm {
+            let norm = self.grads.norm().as_f64();
+            if norm > c {
+                self.grads.scale(T::from_f64(c / norm));
+            }
+        }
+        match (cfg.momentum, &mut self.velocity) {
+            (Some(m), Some(u)) => {
+                let mu = T::from_f64(m.mu);
+                u.scale(mu);
+                u.add_scaled(T::one(), &self.grads);
+                if m.nesterov {
+                    // g + mu u, built in the gradient buffer.
+                    self.grads.add_scaled(mu, u);
+                    net.update(-eta, &self.grads)?;
+                } else {
+                    net.update(-eta, u)?;
+                }
+            }
+            _ => net.update(-eta, &self.grads)?,
+        }
+        Ok(())
+    }
+}
+
+/// Trains `net` by SGD on `train`, from its current weights; returns the history.
+///
+/// Each step takes the samples of the next chunk of the epoch's order (`cfg.batch_size` of them),
+/// computes their (mean) gradient by backpropagation and updates
+/// `W_i <- W_i - eta dL/dW_i`. After each epoch the mean training loss (and validation loss and,
+/// for `classification`, accuracy) is recorded and `observer` told. A NaN or infinite loss stops
+/// the run and marks it diverged. With `cfg.patience` and a validation set, training stops when
+/// the validation loss has not improved for that many epochs, and the best epoch's weights are
+/// restored. `rng` drives the sample order only; `restart` is passed to `observer`.
+///
+/// # Errors
+/// [`Error::InvalidConfig`] for a bad configuration, [`Error::Data`] for data that does not fit
+/// the network.
+#[allow(clippy::too_many_arguments)]
+pub fn train<T: Real>(
+    net: &mut Network<T>,
+    train: &Dataset<T>,
+    validation: Option<&Dataset<T>>,
+    cfg: &SgdConfig,
+    classification: bool,
+    rng: &mut ChaCha8Rng,
+    observer: &dyn Observer,
+    restart: usize,
+) -> Result<History> {
+    cfg.validate()?;
+    check_data(net, train, "training")?;
+    if let Some(v) = validation {
+        check_data(net, v, "validation")?;
+    }
+    let start = Instant::now();
+    let m = train.len();
+    let batch = cfg.batch_size.min(m);
+    let mut order: Vec<usize> = (0..m).collect();
+    let mut stepper = Stepper {
+        ws: net.workspace(),
+        batch: if batch > 1 {
+            Some(net.batch_workspace(batch)?)
+        } else {
+            None
+        },
+        grads: net.gradients(),
+        velocity: cfg.momentum.map(|_| net.gradients()),
+    };
+    let mut eval = Evaluator::new(net);
+    let mut history = History::default();
+    let early_stopping = cfg.patience.filter(|_| validation.is_some());
+    let mut best: Option<(f64, usize, Option<Network<T>>)> = None;
+
+    'epochs: for epoch in 0..cfg.epochs {
+        match cfg.order {
+            Order::Shuffle => order.shuffle(rng),
+            Order::Replacement => order.iter_mut().for_each(|k| *k = rng.random_range(0..m)),
+            Order::Fixed => {}
+        }
+        let eta = T::from_f64(cfg.schedule.rate(cfg.learning_rate, epoch));
+        for chunk in order.chunks(batch) {
+            let loss = if cfg.is_plain() {
+                let k = chunk[0];
+                net.sgd_step(&mut stepper.ws, train.x(k), train.y(k), eta)?
+            } else {
+                let loss = stepper.gradient(net, train, chunk)?;
+                if loss.is_finite() && stepper.grads.is_finite() {
+                    stepper.apply(net, cfg, eta)?;
+                }
+                loss
+            };
+            if !loss.is_finite() {
+                history.diverged = true;
+                break 'epochs;
+            }
+        }
+        let train_loss = eval.mean_loss(net, train)?;
+        if !train_loss.is_finite() || !net.is_finite() {
+            history.diverged = true;
+            break;
+        }
+        history.train_loss.push(train_loss);
+        history.epochs = epoch + 1;
+        let mut score = train_loss;
+        if let Some(v) = validation {
+            score = eval.mean_loss(net, v)?;
+            history.validation_loss.push(score);
+            if classification {
+                history.validation_accuracy.push(eval.accuracy(net, v)?);
+            }
+        }
+        observer.epoch_done(restart, epoch, train_loss);
+        let improved = best.as_ref().is_none_or(|(s, _, _)| score < *s);
+        if improved {
+            let keep = early_stopping.map(|_| net.clone());
+            best = Some((score, epoch, keep));
+        } else if let (Some(patience), Some((_, best_epoch, _))) = (early_stopping, &best) {
+            if epoch - best_epoch >= patience {
+                break;
+            }
+        }
+    }
+    if let Some((_, epoch, kept)) = best {
+        history.best_epoch = epoch;
+        if let Some(kept) = kept {
+            if !history.diverged {
+                *net = kept;
+            }
+        }
+    }
+    history.seconds = start.elapsed().as_secs_f64();
+    Ok(history)
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Order::Shuffle => "shuffle",
+            Order::Replacement => "replacement",
+            Order::Fixed => "fixed",
+        })
+    }
+}
+
+impl FromStr for Order {
+    type Err = Error;
+
+    /// Parses `shuffle`, `replacement` and `fixed`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "shuffle" => Ok(Order::Shuffle),
+            "replacement" | "with-replacement" | "random" => Ok(Order::Replacement),
+            "fixed" | "none" | "data" => Ok(Order::Fixed),
+            _ => Err(Error::Parse(format!(
+                "unknown sample order {s:?} (expected shuffle, replacement or fixed)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Constant => f.write_str("constant"),
+            Schedule::InverseScaling { k } => write!(f, "inverse:{k}"),
+            Schedule::StepDecay { factor, every } => write!(f, "step:{factor}:{every}"),
+        }
+    }
+}
+
+impl FromStr for Schedule {
+    type Err = Error;
+
+    /// Parses `constant`, `inverse:K` (`eta / (1 + K t)`) and `step:FACTOR:EVERY`.
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        let bad = || {
+            Error::Parse(format!(
+                "unknown schedule {s:?} (expected constant, inverse:K or step:FACTOR:EVERY)"
+            ))
+        };
+        let schedule = match parts.as_slice() {
+            ["constant"] => Schedule::Constant,
+            ["inverse", k] => Schedule::InverseScaling {
+                k: k.parse().map_err(|_| bad())?,
+            },
+            ["step", factor, every] => Schedule::StepDecay {
+                factor: factor.parse().map_err(|_| bad())?,
+                every: every.parse().map_err(|_| bad())?,
+            },
+            _ => return Err(bad()),
+        };
+        schedule
+            .validate()
+            .map_err(|e| Error::Parse(e.to_string()))?;
+        Ok(schedule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for o in [Order::Shuffle, Order::Replacement, Order::Fixed] {
+            assert_eq!(o.to_string().parse::<Order>().unwrap(), o);
+        }
+        for s in [
+            Schedule::Constant,
+            Schedule::InverseScaling { k: 0.01 },
+            Schedule::StepDecay {
+                factor: 0.5,
+                every: 10,
+            },
+        ] {
+            assert_eq!(s.to_string().parse::<Schedule>().unwrap(), s);
+        }
+        assert!("step:2:10".parse::<Schedule>().is_err());
+        assert!("step:0.5:0".parse::<Schedule>().is_err());
+        assert!("cosine".parse::<Schedule>().is_err());
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let bad = [
+            SgdConfig {
+                learning_rate: f64::NAN,
+                ..Default::default()
+            },
+            SgdConfig {
+                epochs: 0,
+                ..Default::default()
+            },
+            SgdConfig {
+                batch_size: 0,
+                ..Default::default()
+            },
+            SgdConfig {
+                momentum: Some(Momentum {
+                    mu: 1.0,
+                    nesterov: false,
+                }),
+                ..Default::default()
+            },
+            SgdConfig {
+                patience: Some(0),
+                ..Default::default()
+            },
+        ];
+        let fields = [
+            "learning_rate",
+            "epochs",
+            "batch_size",
+            "momentum",
+            "patience",
+        ];
+        for (cfg, field) in bad.iter().zip(fields) {
+            match cfg.validate() {
+                Err(Error::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn class_of_takes_argmax_or_threshold() {
+        assert_eq!(class_of(&[0.2_f64, 0.7, 0.1]), 1);
+        assert_eq!(class_of(&[0.6_f64]), 1);
+        assert_eq!(class_of(&[0.4_f64]), 0);
+        assert_eq!(class_of(&[0.5_f64, 0.5]), 0);
+    }
+}
