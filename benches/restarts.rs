@@ -1,0 +1,98 @@
+//! The parallel axis and the batch axis: R restarts on 1 and 2 threads, and one SGD epoch per
+//! sample against one per mini-batch. Throughput is in training samples per second.
+
+use std::hint::black_box;
+
+use backprop::activations::Activation;
+use backprop::network::{Loss, Network};
+use backprop::optim::{
+    initialize, run_restarts, train, Dataset, Init, NoObserver, Order, RestartConfig, SgdConfig,
+};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// `m` samples with `n_in` uniform inputs and one-hot targets over `n_out` classes.
+fn data(m: usize, n_in: usize, n_out: usize) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let x: Vec<Vec<f64>> = (0..m)
+        .map(|_| (0..n_in).map(|_| rng.random::<f64>()).collect())
+        .collect();
+    let y: Vec<Vec<f64>> = (0..m)
+        .map(|k| {
+            (0..n_out)
+                .map(|c| f64::from(u8::from(c == k % n_out)))
+                .collect()
+        })
+        .collect();
+    Dataset::from_rows(&x, &y).unwrap()
+}
+
+fn net(widths: &[usize]) -> Network {
+    let mut b = Network::builder(widths[0]).loss(Loss::Squared);
+    for &n in &widths[1..] {
+        b = b.layer(n, Activation::Sigmoid);
+    }
+    b.build().unwrap()
+}
+
+fn restarts(c: &mut Criterion) {
+    let (r, epochs) = (8, 2);
+    let d = data(500, 16, 4);
+    let template = net(&[16, 32, 4]);
+    let mut group = c.benchmark_group("restarts");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements((r * epochs * d.len()) as u64));
+    for threads in [1, 2] {
+        let cfg = RestartConfig {
+            restarts: r,
+            threads,
+            seed: 1,
+            sgd: SgdConfig {
+                epochs,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        group.bench_with_input(BenchmarkId::new("threads", threads), &cfg, |b, cfg| {
+            b.iter(|| run_restarts(black_box(&template), &d, None, cfg, &NoObserver).unwrap())
+        });
+    }
+    group.finish();
+}
+
+fn epoch(c: &mut Criterion) {
+    let d = data(2000, 64, 10);
+    let mut start = net(&[64, 32, 10]);
+    initialize(
+        &mut start,
+        Init::Uniform { a: 0.1 },
+        &mut ChaCha8Rng::seed_from_u64(0),
+    )
+    .unwrap();
+    let mut group = c.benchmark_group("epoch_64-32-10");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(d.len() as u64));
+    for batch in [1, 16, 64] {
+        let cfg = SgdConfig {
+            epochs: 1,
+            batch_size: batch,
+            order: Order::Fixed,
+            ..Default::default()
+        };
+        group.bench_with_input(BenchmarkId::new("batch", batch), &cfg, |b, cfg| {
+            b.iter_batched_ref(
+                || start.clone(),
+                |n| {
+                    let mut rng = ChaCha8Rng::seed_from_u64(0);
+                    train(n, &d, None, cfg, false, &mut rng, &NoObserver, 0).unwrap()
+                },
+                criterion::BatchSize::LargeInput,
+            )
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, restarts, epoch);
+criterion_main!(benches);

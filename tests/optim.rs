@@ -1,0 +1,416 @@
+//! SGD against the lecture's update computed by hand, its extensions against their textbook
+//! formulas, the best-of-restarts rule, divergence, and the lecture's two points on XOR.
+
+use backprop::activations::Activation;
+use backprop::network::{Loss, Network};
+use backprop::optim::{
+    best_of, run_restarts, train, Dataset, History, Init, Momentum, NoObserver, Order,
+    RestartConfig, SgdConfig,
+};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+fn xor() -> Dataset {
+    Dataset::from_rows(
+        &[
+            vec![0.0, 0.0],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![1.0, 1.0],
+        ],
+        &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
+    )
+    .unwrap()
+}
+
+/// The lecture's XOR network: 2 inputs, 2 sigmoid hidden units, 1 sigmoid output, squared loss.
+fn lecture_net() -> Network {
+    Network::builder(2)
+        .layer(2, Activation::Sigmoid)
+        .layer(1, Activation::Sigmoid)
+        .loss(Loss::Squared)
+        .build()
+        .unwrap()
+}
+
+/// A 2-2-1 network with fixed, asymmetric weights.
+fn fixed_net() -> Network {
+    let mut net = lecture_net();
+    let values = [0.3, -0.2, 0.5, 0.1, 0.05, -0.1, 0.7, -0.4, 0.2];
+    for (p, v) in net.params_mut().flatten().zip(values) {
+        *p = v;
+    }
+    net
+}
+
+fn run(net: &mut Network, data: &Dataset, cfg: &SgdConfig) -> History {
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    train(net, data, None, cfg, false, &mut rng, &NoObserver, 0).unwrap()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn assert_close(a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len());
+    for (k, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!((x - y).abs() <= tol, "entry {k}: {x} vs {y}");
+    }
+}
+
+fn params(net: &Network) -> Vec<f64> {
+    net.params().flatten().copied().collect()
+}
+
+#[test]
+fn one_step_is_the_lectures_update_computed_by_hand() {
+    let mut net = fixed_net();
+    let before = net.clone();
+    let (x, y, eta) = ([1.0, 0.5], 1.0, 0.3);
+    let data = Dataset::from_rows(&[x.to_vec()], &[vec![y]]).unwrap();
+    let cfg = SgdConfig {
+        learning_rate: eta,
+        epochs: 1,
+        order: Order::Fixed,
+        ..Default::default()
+    };
+    run(&mut net, &data, &cfg);
+
+    // The lecture's formulas, written out for 2-2-1 with scalar arithmetic.
+    let (w0, b0) = (before.layers()[0].weights(), before.layers()[0].bias());
+    let (w1, b1) = (before.layers()[1].weights(), before.layers()[1].bias());
+    let s1: Vec<f64> = (0..2)
+        .map(|j| w0[(0, j)] * x[0] + w0[(1, j)] * x[1] + b0[j])
+        .collect();
+    let v1: Vec<f64> = s1.iter().map(|&s| sigmoid(s)).collect();
+    let s2 = w1[(0, 0)] * v1[0] + w1[(1, 0)] * v1[1] + b1[0];
+    let v2 = sigmoid(s2);
+    let dl_dv2 = v2 - y; // dL/dv_d = v_d - y
+    let delta2 = dl_dv2 * v2 * (1.0 - v2); // ⊙ σ'(s_d)
+    let dl_dv1: Vec<f64> = (0..2).map(|z| w1[(z, 0)] * delta2).collect(); // W_1 delta_2
+    let delta1: Vec<f64> = (0..2).map(|j| dl_dv1[j] * v1[j] * (1.0 - v1[j])).collect();
+    // W_i <- W_i - eta v_i delta_{i+1}^T, in the order of Network::params (column-major W).
+    let mut expected = Vec::new();
+    for j in 0..2 {
+        for (z, x_z) in x.iter().enumerate() {
+            expected.push(w0[(z, j)] - eta * x_z * delta1[j]);
+        }
+    }
+    expected.extend((0..2).map(|j| b0[j] - eta * delta1[j]));
+    expected.extend((0..2).map(|z| w1[(z, 0)] - eta * v1[z] * delta2));
+    expected.push(b1[0] - eta * delta2);
+    assert_close(&params(&net), &expected, 1e-15);
+}
+
+#[test]
+fn a_mini_batch_step_is_the_step_on_the_mean_gradient() {
+    let data = xor();
+    let mut net = fixed_net();
+    let mut expected = net.clone();
+    let cfg = SgdConfig {
+        learning_rate: 0.7,
+        epochs: 1,
+        batch_size: 4,
+        order: Order::Fixed,
+        ..Default::default()
+    };
+    run(&mut net, &data, &cfg);
+
+    let (mut ws, mut g, mut mean) = (
+        expected.workspace(),
+        expected.gradients(),
+        expected.gradients(),
+    );
+    for k in 0..4 {
+        expected.forward(&mut ws, data.x(k)).unwrap();
+        expected.backward(&mut ws, data.y(k), &mut g).unwrap();
+        mean.add_scaled(0.25, &g);
+    }
+    expected.update(-0.7, &mean).unwrap();
+    assert_close(&params(&net), &params(&expected), 1e-15);
+}
+
+/// Two steps on one sample, with the velocity formulas written out.
+fn momentum_by_hand(nesterov: bool, mu: f64, eta: f64) -> Vec<f64> {
+    let data = Dataset::from_rows(&[vec![0.4, -0.9]], &[vec![1.0]]).unwrap();
+    let mut net = fixed_net();
+    let (mut ws, mut g) = (net.workspace(), net.gradients());
+    let mut u = net.gradients();
+    for _ in 0..2 {
+        net.forward(&mut ws, data.x(0)).unwrap();
+        net.backward(&mut ws, data.y(0), &mut g).unwrap();
+        // u <- mu u + g
+        u.scale(mu);
+        u.add_scaled(1.0, &g);
+        if nesterov {
+            // W <- W - eta (g + mu u)
+            let mut step = g.clone();
+            step.add_scaled(mu, &u);
+            net.update(-eta, &step).unwrap();
+        } else {
+            // W <- W - eta u
+            net.update(-eta, &u).unwrap();
+        }
+    }
+    params(&net)
+}
+
+#[test]
+fn momentum_and_nesterov_follow_their_textbook_formulas() {
+    let data = Dataset::from_rows(&[vec![0.4, -0.9]], &[vec![1.0]]).unwrap();
+    for nesterov in [false, true] {
+        let mut net = fixed_net();
+        let cfg = SgdConfig {
+            learning_rate: 0.5,
+            epochs: 2,
+            momentum: Some(Momentum { mu: 0.9, nesterov }),
+            ..Default::default()
+        };
+        run(&mut net, &data, &cfg);
+        assert_close(&params(&net), &momentum_by_hand(nesterov, 0.9, 0.5), 1e-15);
+    }
+    // The two differ: the test above would notice one computed as the other.
+    let classical = momentum_by_hand(false, 0.9, 0.5);
+    let nesterov = momentum_by_hand(true, 0.9, 0.5);
+    assert!(classical
+        .iter()
+        .zip(&nesterov)
+        .any(|(a, b)| (a - b).abs() > 1e-6));
+}
+
+#[test]
+fn clipping_bounds_the_step_and_weight_decay_shrinks_weights() {
+    let data = Dataset::from_rows(&[vec![3.0, -2.0]], &[vec![0.0]]).unwrap();
+    let mut clipped = fixed_net();
+    let before = params(&clipped);
+    let cfg = SgdConfig {
+        learning_rate: 1.0,
+        epochs: 1,
+        clip_norm: Some(1e-3),
+        ..Default::default()
+    };
+    run(&mut clipped, &data, &cfg);
+    let moved: f64 = params(&clipped)
+        .iter()
+        .zip(&before)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt();
+    assert!(moved <= 1e-3 * (1.0 + 1e-12) && moved > 0.0, "{moved}");
+
+    // With a zero-gradient sample (target equal to the output), decay alone moves the weights:
+    // W <- W - eta lambda W, biases untouched.
+    let mut net = fixed_net();
+    let mut ws = net.workspace();
+    let out = net.forward(&mut ws, &[0.0, 0.0]).unwrap()[0];
+    let data = Dataset::from_rows(&[vec![0.0, 0.0]], &[vec![out]]).unwrap();
+    let before = net.clone();
+    let cfg = SgdConfig {
+        learning_rate: 0.1,
+        epochs: 1,
+        weight_decay: 0.5,
+        ..Default::default()
+    };
+    run(&mut net, &data, &cfg);
+    for (l, b) in net.layers().iter().zip(before.layers()) {
+        for (w, w0) in l.weights().iter().zip(b.weights().iter()) {
+            // Layer 0 sees a zero input: its weight gradient is zero, so only decay moves it.
+            if l.inputs() == 2 {
+                assert!((w - w0 * (1.0 - 0.05)).abs() < 1e-15, "{w} vs {w0}");
+            }
+        }
+        assert_eq!(l.bias()[0], b.bias()[0]);
+    }
+}
+
+#[test]
+fn early_stopping_restores_the_best_epoch() {
+    // Validation targets are the opposite of the training targets: as training succeeds,
+    // validation gets worse, so the best validation epoch is an early one.
+    let data = xor();
+    let flipped = Dataset::from_rows(
+        &[
+            vec![0.0, 0.0],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![1.0, 1.0],
+        ],
+        &[vec![1.0], vec![0.0], vec![0.0], vec![1.0]],
+    )
+    .unwrap();
+    let mut net = Network::builder(2)
+        .layer(8, Activation::Tanh)
+        .layer(1, Activation::Sigmoid)
+        .build()
+        .unwrap();
+    backprop::optim::initialize(
+        &mut net,
+        Init::XavierUniform,
+        &mut ChaCha8Rng::seed_from_u64(5),
+    )
+    .unwrap();
+    let cfg = SgdConfig {
+        learning_rate: 0.5,
+        epochs: 200,
+        patience: Some(5),
+        ..Default::default()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let h = train(
+        &mut net,
+        &data,
+        Some(&flipped),
+        &cfg,
+        true,
+        &mut rng,
+        &NoObserver,
+        0,
+    )
+    .unwrap();
+    assert!(h.epochs < 200, "stopped early: {} epochs", h.epochs);
+    assert_eq!(h.epochs, h.best_epoch + 1 + 5);
+    let best = h.validation_loss[h.best_epoch];
+    assert!(h.validation_loss.iter().all(|&l| l >= best));
+    let last = h.validation_loss[h.epochs - 1];
+    assert!(last > best);
+    assert_eq!(backprop::optim::mean_loss(&net, &flipped).unwrap(), best);
+    assert_eq!(h.validation_accuracy.len(), h.epochs);
+}
+
+#[test]
+fn a_diverging_run_is_marked_and_never_the_best() {
+    let cfg = RestartConfig {
+        restarts: 3,
+        threads: 2,
+        seed: 11,
+        init: Init::Uniform { a: 1.0 },
+        sgd: SgdConfig {
+            learning_rate: 1e6,
+            epochs: 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let net = Network::builder(2)
+        .layer(4, Activation::Relu)
+        .layer(1, Activation::Identity)
+        .build()
+        .unwrap();
+    let data = Dataset::from_rows(
+        &[vec![1.0, 2.0], vec![-1.0, 0.5], vec![3.0, -2.0]],
+        &[vec![10.0], vec![-4.0], vec![7.0]],
+    )
+    .unwrap();
+    let e = run_restarts(&net, &data, None, &cfg, &NoObserver).unwrap();
+    assert!(
+        e.runs.iter().all(|r| r.summary.diverged),
+        "eta = 1e6 diverges"
+    );
+    assert_eq!(e.best, None);
+    // A diverged summary survives JSON (non-finite losses are written as null).
+    let json = serde_json::to_string(&e.runs[0].summary).unwrap();
+    let back: backprop::optim::RunSummary = serde_json::from_str(&json).unwrap();
+    assert!(back.diverged && back.final_train_loss.is_nan());
+
+    // Mixed with sane runs, a diverged run with a lower score is still not chosen.
+    let mut summaries: Vec<_> = e.runs.iter().map(|r| r.summary.clone()).collect();
+    summaries[1].score = -1.0;
+    assert_eq!(best_of(&summaries), None);
+    summaries[2].diverged = false;
+    summaries[2].score = 0.5;
+    assert_eq!(best_of(&summaries), Some(2));
+}
+
+#[test]
+fn the_best_is_the_minimum_over_restarts_by_validation_loss() {
+    let data = xor();
+    let cfg = RestartConfig {
+        restarts: 6,
+        threads: 2,
+        seed: 3,
+        sgd: SgdConfig {
+            learning_rate: 0.5,
+            epochs: 30,
+            ..Default::default()
+        },
+        classification: true,
+        ..Default::default()
+    };
+    let validation =
+        Dataset::from_rows(&[vec![0.1, 0.9], vec![0.9, 0.9]], &[vec![1.0], vec![0.0]]).unwrap();
+    let e = run_restarts(&lecture_net(), &data, Some(&validation), &cfg, &NoObserver).unwrap();
+    let best = e.best_run().unwrap();
+    for r in &e.runs {
+        let v = r.summary.final_validation_loss.unwrap();
+        assert_eq!(r.summary.score, v);
+        assert!(best.summary.score <= v);
+        if v == best.summary.score {
+            assert!(
+                best.summary.index <= r.summary.index,
+                "ties go to the lowest index"
+            );
+        }
+        assert_eq!(r.history.train_loss.len(), r.summary.epochs);
+        assert!(r.summary.final_validation_accuracy.is_some());
+    }
+    let indices: Vec<usize> = e.runs.iter().map(|r| r.summary.index).collect();
+    assert_eq!(indices, (0..6).collect::<Vec<_>>());
+}
+
+/// The lecture's last slide on XOR: from zero the hidden units stay twins and XOR is not learned;
+/// from random starts the best of 16 runs learns it.
+#[test]
+fn xor_needs_random_starts_and_the_best_of_several_runs() {
+    let data = xor();
+    let sgd = SgdConfig {
+        learning_rate: 2.0,
+        epochs: 1500,
+        ..Default::default()
+    };
+    let zero = RestartConfig {
+        restarts: 1,
+        threads: 1,
+        seed: 0,
+        init: Init::Zero,
+        sgd: sgd.clone(),
+        classification: true,
+        only: None,
+    };
+    let e = run_restarts(&lecture_net(), &data, None, &zero, &NoObserver).unwrap();
+    let net = &e.runs[0].network;
+    let (w0, b0, w1) = (
+        net.layers()[0].weights(),
+        net.layers()[0].bias(),
+        net.layers()[1].weights(),
+    );
+    // The symmetry never breaks: both hidden units have the same incoming and outgoing weights.
+    assert_eq!(w0.column(0), w0.column(1));
+    assert_eq!(b0[0], b0[1]);
+    assert_eq!(w1[(0, 0)], w1[(1, 0)]);
+    assert!(
+        e.runs[0].summary.train_accuracy.unwrap() < 1.0,
+        "zero init does not learn XOR"
+    );
+
+    let random = RestartConfig {
+        restarts: 16,
+        threads: 2,
+        seed: 2026,
+        init: Init::Uniform { a: 1.0 },
+        ..zero
+    };
+    let e = run_restarts(&lecture_net(), &data, None, &random, &NoObserver).unwrap();
+    let best = e.best_run().unwrap();
+    let mut ws = best.network.workspace();
+    for k in 0..4 {
+        let out = best.network.forward(&mut ws, data.x(k)).unwrap()[0];
+        assert_eq!(
+            out > 0.5,
+            data.y(k)[0] > 0.5,
+            "XOR({:?}) = {out}",
+            data.x(k)
+        );
+    }
+    assert_eq!(best.summary.train_accuracy, Some(1.0));
+}
