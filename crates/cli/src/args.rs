@@ -1,0 +1,408 @@
+//! The command line: subcommands and flags (clap derive).
+
+use std::path::PathBuf;
+
+use backprop_network::{Activation, Loss};
+use backprop_optim::{Init, Schedule};
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::Task;
+
+const EXAMPLES: &str = "\
+Examples:
+  backprop restarts                      the restart experiment on the built-in xor data
+  backprop restarts --data spirals --boundary spirals.svg --plot restarts.svg
+  backprop train --data iris.csv --target species --out model.json
+  backprop predict --model model.json --data new.csv --out predictions.csv
+  backprop evaluate --model model.json --data test.csv --target species
+  backprop datasets                      the built-in datasets";
+
+/// Multi-layer networks trained by backpropagation and SGD, as in the lecture.
+///
+/// Random restarts against zero initialization, training on CSV data, models on disk, and
+/// pictures.
+#[derive(Debug, Parser)]
+#[command(name = "backprop", version, after_help = EXAMPLES, max_term_width = 100)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The restart experiment: R random restarts, the best, the spread, and zero init.
+    ///
+    /// Trains R restarts of the same network in parallel, each from its own random
+    /// initialization, prints every restart, the best and the spread of the final losses, and
+    /// trains the same network from zero initialization beside them: the lecture's two points.
+    #[command(after_help = "\
+Examples:
+  backprop restarts
+  backprop restarts --data spirals --restarts 64 --plot restarts.svg --boundary boundary.svg
+  backprop restarts --data data.csv --target y --hidden 32,16 --report results.json
+  backprop restarts --data digits --shard 0/4 --report part0.json   (then: backprop merge)")]
+    Restarts(RestartsArgs),
+    /// One training run; --out saves the model, --from starts from a saved one.
+    ///
+    /// The run is restart 0 of the experiment that `restarts` would run with the same flags.
+    #[command(after_help = "\
+Examples:
+  backprop train --data xor --out xor.json
+  backprop train --data data.csv --target price --drop id --hidden 32,16 --epochs 200 --out m.json
+  backprop train --from m.json --data more.csv --epochs 20 --out m2.json")]
+    Train(TrainArgs),
+    /// Predictions of a saved model for the rows of a CSV file.
+    #[command(after_help = "\
+Examples:
+  backprop predict --model m.json --data new.csv
+  backprop predict --model m.json --data new.csv --out predictions.csv")]
+    Predict(PredictArgs),
+    /// The loss of a saved model on labeled data, with accuracy and confusion matrix.
+    #[command(after_help = "\
+Example:
+  backprop evaluate --model m.json --data test.csv --target species")]
+    Evaluate(EvaluateArgs),
+    /// Backpropagation against central finite differences on a saved model.
+    #[command(after_help = "\
+Example:
+  backprop gradcheck --model m.json --data test.csv --target species")]
+    Gradcheck(GradcheckArgs),
+    /// Lists the built-in datasets.
+    #[command(after_help = "\
+Example:
+  backprop datasets")]
+    Datasets,
+    /// Combines the partial reports of a sharded experiment into one report.
+    ///
+    /// The parts are the reports written by `restarts --shard I/N --report FILE` for I = 0..N-1
+    /// with otherwise equal flags; the result is the report one machine would have written (only
+    /// timings differ).
+    #[command(after_help = "\
+Example:
+  backprop merge part0.json part1.json part2.json part3.json --report results.json")]
+    Merge(MergeArgs),
+}
+
+/// Where the data comes from and how it is read.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// A CSV file with a header row, or a built-in dataset: xor, spirals, circles, sine, digits.
+    #[arg(long, value_name = "PATH|NAME", default_value = "xor")]
+    pub data: String,
+    /// The target column(s) [default: the last column].
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Columns to ignore.
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// classify or regress [default: guessed from the target column].
+    #[arg(long, value_name = "TASK", value_parser = parse_task)]
+    pub task: Option<Task>,
+    /// Standardize inputs and regression targets (mean and deviation of the training rows).
+    #[arg(long, value_name = "standard|none", default_value = "standard", value_parser = parse_scale, action = clap::ArgAction::Set)]
+    pub scale: bool,
+    /// Fraction of rows held out for validation [default: 0.2; a built-in dataset's own].
+    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    pub validation: Option<f64>,
+}
+
+/// The network and the SGD settings, shared by train and restarts.
+#[derive(Debug, Args, Clone)]
+pub struct TrainingArgs {
+    /// The data.
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Hidden layer widths, or "none" [default: 16; a built-in dataset's own, see `backprop datasets`].
+    #[arg(long, value_name = "N[,N...]", value_parser = parse_hidden)]
+    pub hidden: Option<Hidden>,
+    /// Activation of the hidden nodes: sigmoid, tanh, relu, step, identity [default: tanh; a
+    /// built-in dataset's own].
+    #[arg(long, value_name = "NAME")]
+    pub activation: Option<Activation>,
+    /// Activation of the output nodes [default: identity; sigmoid for classes under the squared loss].
+    #[arg(long, value_name = "NAME")]
+    pub output_activation: Option<Activation>,
+    /// squared (the lecture's) or cross-entropy (softmax) [default: squared for xor; cross-entropy
+    /// for other classes; squared for regression].
+    #[arg(long, value_name = "LOSS", value_parser = parse_loss)]
+    pub loss: Option<Loss>,
+    /// Learning rate η [default: 0.05; a built-in dataset's own].
+    #[arg(long, value_name = "ETA", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub lr: Option<f64>,
+    /// Passes over the training data [default: 100; a built-in dataset's own].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub epochs: Option<usize>,
+    /// Samples per gradient step (1 is the lecture's SGD).
+    #[arg(long, value_name = "B", default_value_t = 1, value_parser = parse_count)]
+    pub batch_size: usize,
+    /// Momentum μ (0 for none).
+    #[arg(long, value_name = "MU", default_value_t = 0.0, value_parser = parse_momentum, allow_hyphen_values = true)]
+    pub momentum: f64,
+    /// Nesterov momentum (needs --momentum).
+    #[arg(long)]
+    pub nesterov: bool,
+    /// L2 weight decay λ.
+    #[arg(long, value_name = "LAMBDA", default_value_t = 0.0, value_parser = parse_nonnegative, allow_hyphen_values = true)]
+    pub weight_decay: f64,
+    /// Learning rate schedule: constant, inverse:K (η/(1+K t)), step:FACTOR:EVERY.
+    #[arg(long, value_name = "SCHEDULE", default_value = "constant", value_parser = parse_schedule)]
+    pub schedule: Schedule,
+    /// Initialization: zero, uniform or uniform:A, normal or normal:STD, xavier, xavier-normal, he, he-normal
+    /// [default: xavier; he for relu].
+    #[arg(long, value_name = "INIT", value_parser = parse_init)]
+    pub init: Option<Init>,
+    /// Clip the gradient to this Euclidean norm.
+    #[arg(long, value_name = "NORM", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub clip_norm: Option<f64>,
+    /// Stop after this many epochs without a better validation loss (keeps the best epoch).
+    #[arg(long, value_name = "EPOCHS", value_parser = parse_count)]
+    pub patience: Option<usize>,
+    /// Master seed: data generation, validation split, and every restart's seed.
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    pub seed: u64,
+    /// Visit the samples in a new random order every epoch (the default).
+    #[arg(long, overrides_with = "no_shuffle")]
+    pub shuffle: bool,
+    /// Visit the samples in data order every epoch, so that a run can be redone by hand.
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `backprop restarts`.
+#[derive(Debug, Args)]
+pub struct RestartsArgs {
+    /// Data, network and SGD.
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// Number of random restarts R.
+    #[arg(long, value_name = "R", default_value_t = 32, value_parser = parse_count)]
+    pub restarts: usize,
+    /// Worker threads (0: one per core).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+    /// Run only the restarts whose index is I modulo N, and write a partial report (needs --report).
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Write everything as JSON: configuration, every restart, the zero-init baseline, the best model.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Draw the loss curves and a histogram of final losses (SVG).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Draw the best network's decision regions over the data (SVG; two-input data).
+    #[arg(long, value_name = "FILE")]
+    pub boundary: Option<PathBuf>,
+    /// Save the best model.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `backprop train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Data, network and SGD.
+    #[command(flatten)]
+    pub training: TrainingArgs,
+    /// Save the trained model.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Start from a saved model (its network, columns and scaling) instead of a random one.
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// Draw the network's decision regions over the data (SVG; two-input data).
+    #[arg(long, value_name = "FILE")]
+    pub boundary: Option<PathBuf>,
+}
+
+/// Data for a saved model.
+#[derive(Debug, Args, Clone)]
+pub struct ModelDataArgs {
+    /// The model file.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// A CSV file with a header row, or a built-in dataset.
+    #[arg(long, value_name = "PATH|NAME")]
+    pub data: String,
+    /// The target column(s) [default: the model's].
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub target: Vec<String>,
+    /// Columns to ignore (for models that do not name their inputs).
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub drop: Vec<String>,
+    /// The seed of a built-in dataset.
+    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// `backprop predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Model and data.
+    #[command(flatten)]
+    pub input: ModelDataArgs,
+    /// Write the predictions here instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `backprop evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Model and data.
+    #[command(flatten)]
+    pub input: ModelDataArgs,
+}
+
+/// `backprop gradcheck`.
+#[derive(Debug, Args)]
+pub struct GradcheckArgs {
+    /// Model and data.
+    #[command(flatten)]
+    pub input: ModelDataArgs,
+    /// How many rows (from the top) enter the loss.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = parse_count)]
+    pub samples: usize,
+    /// Finite-difference step h.
+    #[arg(long, value_name = "H", default_value_t = 1e-6, value_parser = parse_positive)]
+    pub step: f64,
+    /// Largest relative error accepted (exit code 1 above it).
+    #[arg(long, value_name = "TOL", default_value_t = 1e-5, value_parser = parse_positive)]
+    pub tolerance: f64,
+}
+
+/// `backprop merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The partial reports, one per shard, in any order.
+    #[arg(value_name = "PARTS", required = true)]
+    pub parts: Vec<PathBuf>,
+    /// Write the merged report.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Draw the loss curves and a histogram of final losses (SVG).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+    /// Save the best model.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Hidden widths; empty for none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hidden(pub Vec<usize>);
+
+fn parse_hidden(s: &str) -> Result<Hidden, String> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("none") || s.is_empty() {
+        return Ok(Hidden(Vec::new()));
+    }
+    s.split(',')
+        .map(|w| match w.trim().parse::<usize>() {
+            Ok(0) => Err("a hidden layer needs at least 1 node".to_owned()),
+            Ok(n) => Ok(n),
+            Err(_) => Err(format!("{w:?} is not a width (expected N[,N...] or none)")),
+        })
+        .collect::<Result<_, _>>()
+        .map(Hidden)
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err("must be a positive number".to_owned()),
+    }
+}
+
+fn parse_nonnegative(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
+        _ => Err("must be a number >= 0".to_owned()),
+    }
+}
+
+fn parse_momentum(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err("must be a number in [0, 1)".to_owned()),
+    }
+}
+
+fn parse_fraction(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if (0.0..1.0).contains(&x) => Ok(x),
+        _ => Err("must be a fraction in [0, 1)".to_owned()),
+    }
+}
+
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number >= 1".to_owned()),
+    }
+}
+
+fn parse_scale(s: &str) -> Result<bool, String> {
+    match s.trim() {
+        "standard" => Ok(true),
+        "none" => Ok(false),
+        _ => Err("expected standard or none".to_owned()),
+    }
+}
+
+fn parse_task(s: &str) -> Result<Task, String> {
+    s.parse()
+}
+
+fn parse_loss(s: &str) -> Result<Loss, String> {
+    s.parse()
+        .map_err(|e: backprop_network::Error| e.to_string())
+}
+
+fn parse_init(s: &str) -> Result<Init, String> {
+    s.parse::<Init>().map_err(|e| e.to_string())
+}
+
+fn parse_schedule(s: &str) -> Result<Schedule, String> {
+    s.parse::<Schedule>().map_err(|e| e.to_string())
+}
+
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let bad = || "expected I/N with 0 <= I < N, as 0/4".to_owned();
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n) = (
+        i.trim().parse::<usize>().map_err(|_| bad())?,
+        n.trim().parse::<usize>().map_err(|_| bad())?,
+    );
+    if i < n {
+        Ok((i, n))
+    } else {
+        Err(bad())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn values_parse() {
+        assert_eq!(parse_hidden("32, 16"), Ok(Hidden(vec![32, 16])));
+        assert_eq!(parse_hidden("none"), Ok(Hidden(vec![])));
+        assert!(parse_hidden("0").is_err());
+        assert!(parse_positive("-1").is_err());
+        assert!(parse_positive("nan").is_err());
+        assert_eq!(parse_shard("1/4"), Ok((1, 4)));
+        assert!(parse_shard("4/4").is_err());
+    }
+}

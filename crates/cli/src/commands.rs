@@ -1,0 +1,523 @@
+//! The subcommands: each reads its inputs, calls the library, prints and writes.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use backprop_optim::{self as optim, Dataset, Init, RestartConfig};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use crate::args::{
+    EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs, TrainArgs,
+};
+use crate::data::{Labeled, Task};
+use crate::datasets::BUILTINS;
+use crate::model::{argmax, Model};
+use crate::output::write_atomic;
+use crate::plot;
+use crate::progress::Progress;
+use crate::report::{self, loss, percent, Report, RunRecord, Shard};
+use crate::setup::{self, load_for_model, ModelData, Setup};
+
+/// A run that finished but failed (divergence, a failed gradient check): exit code 1, where
+/// bad input has exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Failure(pub String);
+
+/// Writes `text` to stdout; a closed pipe (`backprop ... | head`) is not an error.
+pub fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e).context("stdout"),
+        _ => Ok(()),
+    }
+}
+
+/// Fails before training when `--boundary` cannot be drawn for this data.
+fn check_boundary(setup: &Setup, boundary: Option<&Path>) -> Result<()> {
+    if boundary.is_some()
+        && (setup.model.network.inputs() != 2 || setup.model.task != Task::Classification)
+    {
+        bail!(
+            "--boundary draws classifiers of two inputs; {} has {} inputs ({})",
+            setup.raw.source,
+            setup.model.network.inputs(),
+            setup.model.task
+        );
+    }
+    Ok(())
+}
+
+fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConfig {
+    RestartConfig {
+        restarts,
+        threads,
+        seed: setup.config.seed,
+        init: setup.config.init,
+        sgd: setup.config.sgd.clone(),
+        classification: setup.config.data.task == Task::Classification,
+        only: None,
+    }
+}
+
+/// `backprop restarts`.
+///
+/// # Errors
+/// Bad input; [`Failure`] when every restart diverged.
+pub fn restarts(args: &RestartsArgs) -> Result<()> {
+    let started = Instant::now();
+    let setup = setup::setup(&args.training, args.restarts, None)?;
+    check_boundary(&setup, args.boundary.as_deref())?;
+    let shard = args.shard.map(|(index, count)| Shard { index, count });
+    if shard.is_some() && args.report.is_none() {
+        bail!("--shard runs part of an experiment: give --report FILE for its partial report");
+    }
+    let mut cfg = restart_config(&setup, args.restarts, args.threads);
+    cfg.only = shard.map(|s| s.restarts(args.restarts));
+    let with_baseline = shard.is_none_or(|s| s.index == 0);
+    let runs = cfg.only.as_ref().map_or(args.restarts, Vec::len) + usize::from(with_baseline);
+    let progress = Progress::new(runs, cfg.sgd.epochs, args.training.quiet);
+    let experiment = optim::run_restarts(
+        &setup.template,
+        &setup.train,
+        setup.validation.as_ref(),
+        &cfg,
+        &progress,
+    )?;
+    let baseline = if with_baseline {
+        let zero = RestartConfig {
+            init: Init::Zero,
+            only: Some(vec![0]),
+            threads: 1,
+            ..restart_config(&setup, args.restarts, 1)
+        };
+        let e = optim::run_restarts(
+            &setup.template,
+            &setup.train,
+            setup.validation.as_ref(),
+            &zero,
+            &progress,
+        )?;
+        e.runs
+            .first()
+            .map(|r| RunRecord::new(&r.summary, &r.history))
+    } else {
+        None
+    };
+    progress.finish();
+    let report = Report::new(
+        setup.config.clone(),
+        shard,
+        &experiment,
+        baseline,
+        &setup.model,
+        started.elapsed().as_secs_f64(),
+    );
+    finish_experiment(
+        &report,
+        args.report.as_deref(),
+        args.plot.as_deref(),
+        args.out.as_deref(),
+        args.boundary.as_deref().map(|b| (b, &setup.raw)),
+    )
+}
+
+/// Prints a report and writes what was asked for.
+fn finish_experiment(
+    report: &Report,
+    report_path: Option<&Path>,
+    plot_path: Option<&Path>,
+    out: Option<&Path>,
+    boundary: Option<(&Path, &Labeled)>,
+) -> Result<()> {
+    print(&report.render())?;
+    if let Some(path) = report_path {
+        report.save(path)?;
+    }
+    if let Some(path) = plot_path {
+        write_atomic(path, plot::restarts_svg(report)?.as_bytes())?;
+    }
+    let Some(best) = &report.best else {
+        return Err(Failure(
+            "every restart diverged: no best model (try a smaller --lr)".to_owned(),
+        )
+        .into());
+    };
+    let model = Model::from_file(best.model.clone(), "the best model")?;
+    if let Some(path) = out {
+        model.save(path)?;
+    }
+    if let Some((path, data)) = boundary {
+        let title = format!(
+            "{}: best of {} restarts (restart {})",
+            report.config.data.source, report.config.restarts, best.restart
+        );
+        write_atomic(path, plot::boundary_svg(&model, data, &title)?.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `backprop train`.
+///
+/// # Errors
+/// Bad input; [`Failure`] when training diverged.
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let started = Instant::now();
+    let from = args.from.as_deref().map(Model::load).transpose()?;
+    let setup = setup::setup(&args.training, 1, from.as_ref())?;
+    check_boundary(&setup, args.boundary.as_deref())?;
+    let cfg = restart_config(&setup, 1, 1);
+    let progress = Progress::new(1, cfg.sgd.epochs, args.training.quiet);
+    let (network, history) = match from {
+        None => {
+            let mut e = optim::run_restarts(
+                &setup.template,
+                &setup.train,
+                setup.validation.as_ref(),
+                &cfg,
+                &progress,
+            )?;
+            let run = e.runs.swap_remove(0);
+            (run.network, run.history)
+        }
+        Some(_) => {
+            // A warm start: restart 0's sample order, from the saved weights.
+            let mut network = setup.template.clone();
+            let mut rng = ChaCha8Rng::seed_from_u64(optim::restart_seed(cfg.seed, 0));
+            rng.set_stream(1);
+            let history = optim::train(
+                &mut network,
+                &setup.train,
+                setup.validation.as_ref(),
+                &cfg.sgd,
+                cfg.classification,
+                &mut rng,
+                &progress,
+                0,
+            )?;
+            (network, history)
+        }
+    };
+    progress.finish();
+    let c = &setup.config;
+    let widths: Vec<String> = c.network.widths.iter().map(usize::to_string).collect();
+    let mut text = format!(
+        "trained on {}: {} rows ({} training, {} validation), network {} ({} hidden, {} output), {} loss{}\n",
+        c.data.source,
+        c.data.rows,
+        c.data.train_rows,
+        c.data.validation_rows,
+        widths.join("-"),
+        c.network.activation.name(),
+        c.network.output_activation.name(),
+        c.network.loss,
+        if args.from.is_some() { ", warm start" } else { "" },
+    );
+    if history.diverged || !network.is_finite() {
+        print(&text)?;
+        return Err(Failure(format!(
+            "training diverged at epoch {} (the loss is not finite); try a smaller --lr; no model written",
+            history.epochs
+        ))
+        .into());
+    }
+    let _ = writeln!(
+        text,
+        "{} epochs (weights of epoch {}) in {:.2} s",
+        history.epochs,
+        history.best_epoch,
+        started.elapsed().as_secs_f64()
+    );
+    let classification = c.data.task == Task::Classification;
+    for (what, data) in [
+        ("training", Some(&setup.train)),
+        ("validation", setup.validation.as_ref()),
+    ] {
+        let Some(data) = data else { continue };
+        let _ = write!(
+            text,
+            "{what} loss {}",
+            loss(optim::mean_loss(&network, data)?)
+        );
+        if classification {
+            let _ = write!(
+                text,
+                ", accuracy {}",
+                percent(optim::accuracy(&network, data)?)
+            );
+        }
+        text.push('\n');
+    }
+    let mut model = setup.model.clone();
+    model.network = network;
+    if let Some(path) = &args.out {
+        model.save(path)?;
+        let _ = writeln!(text, "model written to {}", path.display());
+    }
+    print(&text)?;
+    if let Some(path) = &args.boundary {
+        let title = format!("{}: trained network", c.data.source);
+        write_atomic(
+            path,
+            plot::boundary_svg(&model, &setup.raw, &title)?.as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
+fn model_data(args: &ModelDataArgs) -> ModelData<'_> {
+    ModelData {
+        data: &args.data,
+        target: &args.target,
+        drop: &args.drop,
+        seed: args.seed,
+    }
+}
+
+/// The rows of `data` scaled as the model was trained: inputs, and targets for regression.
+fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
+    let mut xs = data.x.clone();
+    let mut ys = data.y.clone();
+    if let Some(s) = &model.input_scaling {
+        xs.iter_mut().for_each(|x| s.apply(x));
+    }
+    if let Some(s) = &model.target_scaling {
+        ys.iter_mut().for_each(|y| s.apply(y));
+    }
+    Dataset::from_rows(&xs, &ys).with_context(|| data.source.clone())
+}
+
+/// `backprop predict`.
+///
+/// # Errors
+/// Bad model or data.
+pub fn predict(args: &PredictArgs) -> Result<()> {
+    let model = Model::load(&args.input.model)?;
+    let data = load_for_model(model_data(&args.input), &model, false)?;
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let n_d = model.network.outputs();
+    let mut header: Vec<String> = Vec::new();
+    match model.task {
+        Task::Classification => {
+            header.push(model.targets.first().cloned().unwrap_or("class".to_owned()));
+            header.extend(model.classes.iter().map(|c| format!("p_{c}")));
+        }
+        Task::Regression => {
+            if model.targets.len() == n_d {
+                header.extend(model.targets.iter().cloned());
+            } else {
+                header.extend((0..n_d).map(|k| format!("output_{k}")));
+            }
+        }
+    }
+    csv.write_record(&header)?;
+    let mut ws = model.network.workspace();
+    let mut scratch = Vec::with_capacity(model.network.inputs());
+    let mut out = vec![0.0; n_d];
+    let mut record = Vec::with_capacity(header.len());
+    for x in &data.x {
+        model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
+        record.clear();
+        if model.task == Task::Classification {
+            record.push(model.classes[argmax(&out)].clone());
+        }
+        record.extend(out.iter().map(f64::to_string));
+        csv.write_record(&record)?;
+    }
+    let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+    match &args.out {
+        Some(path) => write_atomic(path, &bytes),
+        None => print(&String::from_utf8_lossy(&bytes)),
+    }
+}
+
+/// `backprop evaluate`.
+///
+/// # Errors
+/// Bad model or data.
+pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
+    let model = Model::load(&args.input.model)?;
+    let data = load_for_model(model_data(&args.input), &model, true)?;
+    let dataset = scaled_dataset(&model, &data)?;
+    let net = &model.network;
+    let mut text = format!(
+        "{} on {}: {} rows\nloss ({}{}) {}\n",
+        args.input.model.display(),
+        data.source,
+        data.len(),
+        net.loss(),
+        if model.target_scaling.is_some() {
+            ", standardized targets"
+        } else {
+            ""
+        },
+        loss(optim::mean_loss(net, &dataset)?)
+    );
+    let mut ws = net.workspace();
+    let mut scratch = Vec::new();
+    let mut out = vec![0.0; net.outputs()];
+    match model.task {
+        Task::Classification => {
+            let _ = writeln!(
+                text,
+                "accuracy {}",
+                percent(optim::accuracy(net, &dataset)?)
+            );
+            let k = model.classes.len();
+            let mut confusion = vec![vec![0usize; k]; k];
+            for (x, y) in data.x.iter().zip(&data.y) {
+                model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
+                confusion[argmax(y)][argmax(&out)] += 1;
+            }
+            let width = model
+                .classes
+                .iter()
+                .map(String::len)
+                .chain(confusion.iter().flatten().map(|c| c.to_string().len()))
+                .max()
+                .unwrap_or(1)
+                .max(4);
+            text.push_str("confusion matrix (rows: true class, columns: predicted)\n");
+            let _ = write!(text, "{:>width$}", "");
+            for c in &model.classes {
+                let _ = write!(text, " {c:>width$}");
+            }
+            text.push('\n');
+            for (c, row) in model.classes.iter().zip(&confusion) {
+                let _ = write!(text, "{c:>width$}");
+                for n in row {
+                    let _ = write!(text, " {n:>width$}");
+                }
+                text.push('\n');
+            }
+        }
+        Task::Regression => {
+            let mut squares = vec![0.0; net.outputs()];
+            for (x, y) in data.x.iter().zip(&data.y) {
+                model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
+                for ((s, &p), &t) in squares.iter_mut().zip(&out).zip(y) {
+                    *s += (p - t) * (p - t);
+                }
+            }
+            for (k, s) in squares.iter().enumerate() {
+                let name = data
+                    .targets
+                    .get(k)
+                    .cloned()
+                    .unwrap_or(format!("output_{k}"));
+                let _ = writeln!(
+                    text,
+                    "RMSE of {name} {}",
+                    loss((s / data.len() as f64).sqrt())
+                );
+            }
+        }
+    }
+    print(&text)
+}
+
+/// `backprop gradcheck`.
+///
+/// # Errors
+/// Bad model or data; [`Failure`] when an error exceeds the tolerance.
+pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
+    let model = Model::load(&args.input.model)?;
+    let data = load_for_model(model_data(&args.input), &model, true)?;
+    let dataset = scaled_dataset(&model, &data)?;
+    let n = args.samples.min(dataset.len());
+    let samples: Vec<usize> = (0..n).collect();
+    let dataset = dataset.subset(&samples);
+    let errors = crate::gradcheck::relative_errors(&model.network, &dataset, args.step)?;
+    let mut text = format!(
+        "gradcheck of {} on {}: the mean loss of {n} rows, backpropagation against central differences (h = {})\n\
+         relative error |backprop - numeric| / max(|backprop|, |numeric|, {:e}), largest per layer:\n",
+        args.input.model.display(),
+        data.source,
+        args.step,
+        crate::gradcheck::FLOOR
+    );
+    let _ = writeln!(
+        text,
+        "{:>5}  {:>9}  {:>12}  {:>12}",
+        "layer", "W shape", "weights", "bias"
+    );
+    let mut worst: f64 = 0.0;
+    for (i, (layer, e)) in model.network.layers().iter().zip(&errors).enumerate() {
+        let shape = format!("{}x{}", layer.inputs(), layer.outputs());
+        let _ = writeln!(
+            text,
+            "{i:>5}  {shape:>9}  {:>12.3e}  {:>12.3e}",
+            e.weights, e.bias
+        );
+        worst = worst.max(e.weights).max(e.bias);
+    }
+    let ok = worst <= args.tolerance;
+    let _ = writeln!(
+        text,
+        "largest {worst:.3e}: {} (tolerance {:e})",
+        if ok { "ok" } else { "MISMATCH" },
+        args.tolerance
+    );
+    print(&text)?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure(format!(
+            "backpropagation and finite differences differ by {worst:.3e}, above {:e}",
+            args.tolerance
+        ))
+        .into())
+    }
+}
+
+/// `backprop datasets`.
+///
+/// # Errors
+/// A closed stdout.
+pub fn datasets() -> Result<()> {
+    let mut text = String::from(
+        "Built-in datasets (use the name in place of a path: --data NAME; xor, spirals, circles\n\
+         and sine are generated from --seed):\n\n",
+    );
+    for b in BUILTINS {
+        let p = b.preset;
+        let hidden: Vec<String> = p.hidden.iter().map(usize::to_string).collect();
+        let _ = writeln!(text, "  {:<8} {}", b.name, b.about);
+        let _ = writeln!(
+            text,
+            "  {:<8} defaults: --hidden {} --activation {}{} --lr {} --epochs {} --validation {}",
+            "",
+            hidden.join(","),
+            p.activation,
+            p.loss.map_or(String::new(), |l| format!(" --loss {l}")),
+            p.learning_rate,
+            p.epochs,
+            p.validation
+        );
+    }
+    print(&text)
+}
+
+/// `backprop merge`.
+///
+/// # Errors
+/// Unreadable parts; parts that do not make one experiment.
+pub fn merge(args: &MergeArgs) -> Result<()> {
+    let parts = args
+        .parts
+        .iter()
+        .map(|p| Ok((p.display().to_string(), Report::load(p)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let merged = report::merge(&parts)?;
+    finish_experiment(
+        &merged,
+        args.report.as_deref(),
+        args.plot.as_deref(),
+        args.out.as_deref(),
+        None,
+    )
+}

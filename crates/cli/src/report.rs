@@ -1,0 +1,699 @@
+//! The restart report: what `--report` writes, what `merge` reads, and the table printed from it.
+//!
+//! Non-finite numbers (a diverged run's loss) are written as the strings `"NaN"`, `"inf"` and
+//! `"-inf"`, since JSON has no such numbers; finite ones as the shortest decimal that reads back
+//! to the same `f64`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use backprop_optim::{Experiment, History, RunSummary};
+
+use crate::data::Task;
+use crate::model::{json_error, Model, ModelFile};
+use crate::output::write_atomic;
+use crate::setup::ExperimentConfig;
+
+/// The value of `format` in a report.
+pub const FORMAT: &str = "backprop-report";
+/// The report version written and read.
+pub const VERSION: u32 = 1;
+
+/// One shard of a sharded experiment: the restarts whose index is `index` modulo `count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Shard {
+    /// `I`.
+    pub index: usize,
+    /// `N`.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The restart indices of this shard among `restarts`.
+    pub fn restarts(self, restarts: usize) -> Vec<usize> {
+        (self.index..restarts).step_by(self.count).collect()
+    }
+}
+
+/// One run: its summary and its loss history.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RunRecord {
+    /// The restart index `i`.
+    pub restart: usize,
+    /// `seed_i = restart_seed(master, i)`.
+    pub seed: u64,
+    /// The mean training loss after the last epoch (of the kept weights).
+    #[serde(with = "num")]
+    pub final_train_loss: f64,
+    /// The mean validation loss of the kept weights.
+    #[serde(with = "opt_num")]
+    pub final_validation_loss: Option<f64>,
+    /// Training accuracy (classification).
+    #[serde(with = "opt_num")]
+    pub train_accuracy: Option<f64>,
+    /// Validation accuracy (classification with validation).
+    #[serde(with = "opt_num")]
+    pub final_validation_accuracy: Option<f64>,
+    /// Epochs run.
+    pub epochs: usize,
+    /// The epoch whose weights were kept.
+    pub best_epoch: usize,
+    /// True when the loss stopped being finite.
+    pub diverged: bool,
+    /// The score the best restart is chosen by (validation loss, else training loss).
+    #[serde(with = "num")]
+    pub score: f64,
+    /// Wall-clock seconds.
+    pub seconds: f64,
+    /// Mean training loss per epoch.
+    #[serde(with = "vec_num")]
+    pub train_loss: Vec<f64>,
+    /// Mean validation loss per epoch.
+    #[serde(with = "vec_num")]
+    pub validation_loss: Vec<f64>,
+    /// Validation accuracy per epoch.
+    #[serde(with = "vec_num")]
+    pub validation_accuracy: Vec<f64>,
+}
+
+impl RunRecord {
+    /// The record of a run.
+    pub fn new(summary: &RunSummary, history: &History) -> RunRecord {
+        RunRecord {
+            restart: summary.index,
+            seed: summary.seed,
+            final_train_loss: summary.final_train_loss,
+            final_validation_loss: summary.final_validation_loss,
+            train_accuracy: summary.train_accuracy,
+            final_validation_accuracy: summary.final_validation_accuracy,
+            epochs: summary.epochs,
+            best_epoch: history.best_epoch,
+            diverged: summary.diverged,
+            score: summary.score,
+            seconds: summary.seconds,
+            train_loss: history.train_loss.clone(),
+            validation_loss: history.validation_loss.clone(),
+            validation_accuracy: history.validation_accuracy.clone(),
+        }
+    }
+
+    /// The accuracy shown: on validation when there is validation, else on training.
+    pub fn accuracy(&self) -> Option<f64> {
+        self.final_validation_accuracy.or(self.train_accuracy)
+    }
+}
+
+/// The spread of the scores of the restarts that did not diverge.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Spread {
+    /// Restarts that did not diverge.
+    pub converged: usize,
+    /// The lowest score.
+    pub min: f64,
+    /// The median score.
+    pub median: f64,
+    /// The highest score.
+    pub max: f64,
+    /// Restarts whose score is at most 1.1 times the best.
+    pub within_10_percent: usize,
+}
+
+impl Spread {
+    /// The spread of `runs`, or `None` if every one diverged.
+    pub fn of(runs: &[RunRecord]) -> Option<Spread> {
+        let mut scores: Vec<f64> = runs
+            .iter()
+            .filter(|r| !r.diverged && r.score.is_finite())
+            .map(|r| r.score)
+            .collect();
+        if scores.is_empty() {
+            return None;
+        }
+        scores.sort_by(f64::total_cmp);
+        let n = scores.len();
+        let median = if n % 2 == 1 {
+            scores[n / 2]
+        } else {
+            (scores[n / 2 - 1] + scores[n / 2]) / 2.0
+        };
+        let min = scores[0];
+        Some(Spread {
+            converged: n,
+            min,
+            median,
+            max: scores[n - 1],
+            within_10_percent: scores.iter().filter(|&&s| s <= min * 1.1).count(),
+        })
+    }
+}
+
+/// The best restart and its model.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Best {
+    /// Its restart index.
+    pub restart: usize,
+    /// Its seed.
+    pub seed: u64,
+    /// Its network, as a model file.
+    pub model: ModelFile,
+}
+
+/// Everything one experiment (or one shard of it) found.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Report {
+    /// Always [`FORMAT`].
+    pub format: String,
+    /// Always [`VERSION`].
+    pub version: u32,
+    /// What was run.
+    pub config: ExperimentConfig,
+    /// The shard, for a partial report; `null` for a whole experiment.
+    pub shard: Option<Shard>,
+    /// Every restart run, by index.
+    pub runs: Vec<RunRecord>,
+    /// The same network from zero initialization, with restart 0's sample order (in the report
+    /// of shard 0 and in whole reports).
+    pub baseline: Option<RunRecord>,
+    /// The best restart (of this shard, in a partial report).
+    pub best: Option<Best>,
+    /// The spread of the scores.
+    pub spread: Option<Spread>,
+    /// Wall-clock seconds of the whole experiment (the longest shard after a merge).
+    pub seconds: f64,
+}
+
+impl Report {
+    /// The report of an experiment; `model` gives names and scalings to the best network.
+    pub fn new(
+        config: ExperimentConfig,
+        shard: Option<Shard>,
+        experiment: &Experiment<f64>,
+        baseline: Option<RunRecord>,
+        model: &Model,
+        seconds: f64,
+    ) -> Report {
+        let runs: Vec<RunRecord> = experiment
+            .runs
+            .iter()
+            .map(|r| RunRecord::new(&r.summary, &r.history))
+            .collect();
+        let best = experiment.best.map(|k| {
+            let run = &experiment.runs[k];
+            let mut best_model = model.clone();
+            best_model.network = run.network.clone();
+            Best {
+                restart: run.summary.index,
+                seed: run.summary.seed,
+                model: best_model.to_file(),
+            }
+        });
+        let spread = Spread::of(&runs);
+        Report {
+            format: FORMAT.to_owned(),
+            version: VERSION,
+            config,
+            shard,
+            runs,
+            baseline,
+            best,
+            spread,
+            seconds,
+        }
+    }
+
+    /// The report as pretty JSON.
+    ///
+    /// # Errors
+    /// Serialization errors (none are expected).
+    pub fn to_json(&self) -> Result<String> {
+        let mut text = serde_json::to_string_pretty(self)?;
+        text.push('\n');
+        Ok(text)
+    }
+
+    /// Writes the report (through a temporary file).
+    ///
+    /// # Errors
+    /// I/O errors.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, self.to_json()?.as_bytes())
+    }
+
+    /// Reads a report.
+    ///
+    /// # Errors
+    /// A missing file, invalid JSON, another format or version.
+    pub fn load(path: &Path) -> Result<Report> {
+        let source = path.display().to_string();
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("{source}: cannot read"))?;
+        let value: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| json_error(&source, &e))?;
+        if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
+            bail!("{source}: not a backprop report (format is not {FORMAT:?})");
+        }
+        if value.get("version").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
+            bail!("{source}: report version is not {VERSION}");
+        }
+        serde_json::from_str(&text).map_err(|e| json_error(&source, &e))
+    }
+
+    /// The best model, with its names and scaling.
+    ///
+    /// # Errors
+    /// A report without a best restart, or whose model is invalid.
+    pub fn best_model(&self, source: &str) -> Result<Model> {
+        let best = self.best.as_ref().with_context(|| {
+            format!("{source}: no restart converged, so there is no best model")
+        })?;
+        Model::from_file(best.model.clone(), source)
+    }
+
+    /// The table of restarts, the best, the spread and the baseline, as printed.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let c = &self.config;
+        let classification = c.data.task == Task::Classification;
+        let validation = c.data.validation_rows > 0;
+        let widths: Vec<String> = c.network.widths.iter().map(usize::to_string).collect();
+        let _ = writeln!(
+            out,
+            "{} restarts on {}: {} rows ({} training, {} validation), {}",
+            c.restarts,
+            c.data.source,
+            c.data.rows,
+            c.data.train_rows,
+            c.data.validation_rows,
+            c.data.task,
+        );
+        let _ = writeln!(
+            out,
+            "network {} ({} hidden, {} output), {} loss; SGD: lr {}, {} epochs, batch {}, {} init, seed {}",
+            widths.join("-"),
+            c.network.activation.name(),
+            c.network.output_activation.name(),
+            c.network.loss,
+            c.sgd.learning_rate,
+            c.sgd.epochs,
+            c.sgd.batch_size,
+            c.init,
+            c.seed,
+        );
+        if let Some(s) = self.shard {
+            let _ = writeln!(
+                out,
+                "shard {}/{}: restarts {} (partial report; combine with backprop merge)",
+                s.index,
+                s.count,
+                self.runs
+                    .iter()
+                    .map(|r| r.restart.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+        }
+        out.push('\n');
+        let mut header = format!("{:>7}  {:>20}  {:>11}", "restart", "seed", "train loss");
+        if validation {
+            let _ = write!(header, "  {:>11}", "val loss");
+        }
+        if classification {
+            let _ = write!(
+                header,
+                "  {:>9}",
+                if validation { "val acc" } else { "train acc" }
+            );
+        }
+        let _ = write!(header, "  {:>6}  {:>8}", "epochs", "diverged");
+        let _ = writeln!(out, "{header}");
+        let best = self.best.as_ref().map(|b| b.restart);
+        let row = |out: &mut String, label: String, r: &RunRecord| {
+            let _ = write!(
+                out,
+                "{label:>7}  {:>20}  {:>11}",
+                r.seed,
+                loss(r.final_train_loss)
+            );
+            if validation {
+                let _ = write!(
+                    out,
+                    "  {:>11}",
+                    r.final_validation_loss.map_or("-".into(), loss)
+                );
+            }
+            if classification {
+                let _ = write!(out, "  {:>9}", r.accuracy().map_or("-".into(), percent));
+            }
+            let _ = writeln!(
+                out,
+                "  {:>6}  {:>8}",
+                r.epochs,
+                if r.diverged { "yes" } else { "no" }
+            );
+        };
+        for r in &self.runs {
+            let mark = if Some(r.restart) == best { "*" } else { "" };
+            row(&mut out, format!("{mark}{}", r.restart), r);
+        }
+        out.push('\n');
+        let what = if validation { "validation" } else { "training" };
+        match self
+            .best
+            .as_ref()
+            .and_then(|b| self.runs.iter().find(|r| r.restart == b.restart))
+        {
+            Some(r) => {
+                let _ = write!(
+                    out,
+                    "best: restart {} (seed {}), {what} loss {}",
+                    r.restart,
+                    r.seed,
+                    loss(r.score)
+                );
+                if let Some(a) = r.accuracy() {
+                    let _ = write!(out, ", {what} accuracy {}", percent(a));
+                }
+                out.push('\n');
+            }
+            None => out.push_str("best: none, every restart diverged\n"),
+        }
+        if let Some(s) = &self.spread {
+            let _ = writeln!(
+                out,
+                "spread of the final {what} loss over {} converged restarts: min {}, median {}, max {}; {} of {} within 10% of the best",
+                s.converged,
+                loss(s.min),
+                loss(s.median),
+                loss(s.max),
+                s.within_10_percent,
+                self.runs.len()
+            );
+        }
+        let diverged: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|r| r.diverged)
+            .map(|r| r.restart.to_string())
+            .collect();
+        if !diverged.is_empty() {
+            let _ = writeln!(
+                out,
+                "diverged: restart {} (the loss stopped being finite; try a smaller --lr)",
+                diverged.join(", ")
+            );
+        }
+        if let Some(b) = &self.baseline {
+            let _ = write!(
+                out,
+                "zero init (all weights 0, restart 0's sample order): {what} loss {}",
+                loss(b.score)
+            );
+            if let Some(a) = b.accuracy() {
+                let _ = write!(out, ", {what} accuracy {}", percent(a));
+            }
+            if b.diverged {
+                out.push_str(", diverged");
+            }
+            out.push('\n');
+            if c.network.widths.len() > 2 {
+                out.push_str(
+                    "  (from zero, every hidden node of a layer gets the same updates and stays a copy of the others)\n",
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Combines partial reports into the report of the whole experiment.
+///
+/// # Errors
+/// No parts, a whole report among them, parts of different experiments or shard counts, a shard
+/// missing or given twice.
+pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
+    let Some((first_name, first)) = parts.first() else {
+        bail!("no reports to merge");
+    };
+    let mut shards = Vec::new();
+    for (name, part) in parts {
+        let Some(shard) = part.shard else {
+            bail!("{name}: a whole report, not a shard (--shard I/N writes shards)");
+        };
+        if part.config != first.config {
+            bail!(
+                "{name}: a different experiment from {first_name} ({} differs)",
+                config_difference(&part.config, &first.config)
+            );
+        }
+        if shard.count != first.shard.map_or(0, |s| s.count) {
+            bail!(
+                "{name}: shard {}/{} does not belong with {first_name}'s {}/{}",
+                shard.index,
+                shard.count,
+                first.shard.map_or(0, |s| s.index),
+                first.shard.map_or(0, |s| s.count)
+            );
+        }
+        if let Some((other, _)) = shards
+            .iter()
+            .find(|(_, s): &&(String, Shard)| s.index == shard.index)
+        {
+            bail!(
+                "{name}: shard {}/{} is also in {other}",
+                shard.index,
+                shard.count
+            );
+        }
+        let expected = shard.restarts(part.config.restarts);
+        let got: Vec<usize> = part.runs.iter().map(|r| r.restart).collect();
+        if got != expected {
+            bail!(
+                "{name}: shard {}/{} should hold restarts {expected:?}, it holds {got:?}",
+                shard.index,
+                shard.count
+            );
+        }
+        shards.push((name.clone(), shard));
+    }
+    let count = first.shard.map_or(0, |s| s.count);
+    let missing: Vec<String> = (0..count)
+        .filter(|i| !shards.iter().any(|(_, s)| s.index == *i))
+        .map(|i| format!("{i}/{count}"))
+        .collect();
+    if !missing.is_empty() {
+        bail!("missing shard {} of {count}", missing.join(", "));
+    }
+    let mut runs: Vec<RunRecord> = parts.iter().flat_map(|(_, p)| p.runs.clone()).collect();
+    runs.sort_by_key(|r| r.restart);
+    let baseline = parts
+        .iter()
+        .find(|(_, p)| p.shard.is_some_and(|s| s.index == 0))
+        .and_then(|(_, p)| p.baseline.clone());
+    // The best of all runs is the best of the shards' bests: the rule (lowest score, then lowest
+    // index, never a diverged run) is a total order.
+    let best = parts
+        .iter()
+        .filter_map(|(_, p)| p.best.as_ref())
+        .filter_map(|b| runs.iter().find(|r| r.restart == b.restart).map(|r| (r, b)))
+        .min_by(|(a, _), (b, _)| a.score.total_cmp(&b.score).then(a.restart.cmp(&b.restart)))
+        .map(|(_, b)| b.clone());
+    let spread = Spread::of(&runs);
+    Ok(Report {
+        format: FORMAT.to_owned(),
+        version: VERSION,
+        config: first.config.clone(),
+        shard: None,
+        runs,
+        baseline,
+        best,
+        spread,
+        seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
+    })
+}
+
+/// The name of the first part of two configurations that differs.
+fn config_difference(a: &ExperimentConfig, b: &ExperimentConfig) -> String {
+    let (a, b) = (
+        serde_json::to_value(a).unwrap_or_default(),
+        serde_json::to_value(b).unwrap_or_default(),
+    );
+    fn walk(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+        match (a, b) {
+            (serde_json::Value::Object(x), serde_json::Value::Object(y)) => {
+                x.iter().find_map(|(k, v)| {
+                    let sub = if path.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{path}.{k}")
+                    };
+                    walk(v, y.get(k).unwrap_or(&serde_json::Value::Null), &sub)
+                })
+            }
+            _ if a != b => Some(path.to_owned()),
+            _ => None,
+        }
+    }
+    walk(&a, &b, "").unwrap_or_else(|| "the configuration".to_owned())
+}
+
+/// A loss for the table: 4 significant digits.
+pub fn loss(x: f64) -> String {
+    if !x.is_finite() {
+        return x.to_string();
+    }
+    if x != 0.0 && (x.abs() < 1e-3 || x.abs() >= 1e5) {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+/// A fraction as a percentage.
+pub fn percent(x: f64) -> String {
+    format!("{:.1}%", 100.0 * x)
+}
+
+/// One `f64` as a JSON number, or a string for NaN and infinities.
+mod num {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    pub(super) enum Repr {
+        Number(f64),
+        Text(String),
+    }
+
+    pub(super) fn to_repr(x: f64) -> Repr {
+        if x.is_finite() {
+            Repr::Number(x)
+        } else {
+            Repr::Text(x.to_string())
+        }
+    }
+
+    pub(super) fn from_repr<E: serde::de::Error>(r: Repr) -> Result<f64, E> {
+        match r {
+            Repr::Number(x) => Ok(x),
+            Repr::Text(s) => match s.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "inf" => Ok(f64::INFINITY),
+                "-inf" => Ok(f64::NEG_INFINITY),
+                _ => Err(E::custom(format!("{s:?} is not a number"))),
+            },
+        }
+    }
+
+    pub(super) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+        to_repr(*x).serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        from_repr(Repr::deserialize(d)?)
+    }
+}
+
+/// An optional `f64`, as [`num`].
+mod opt_num {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::num::{from_repr, to_repr, Repr};
+
+    pub(super) fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
+        x.map(to_repr).serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
+        Option::<Repr>::deserialize(d)?.map(from_repr).transpose()
+    }
+}
+
+/// A vector of `f64`, as [`num`].
+mod vec_num {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::num::{from_repr, to_repr, Repr};
+
+    pub(super) fn serialize<S: Serializer>(x: &[f64], s: S) -> Result<S::Ok, S::Error> {
+        x.iter()
+            .map(|&v| to_repr(v))
+            .collect::<Vec<_>>()
+            .serialize(s)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
+        Vec::<Repr>::deserialize(d)?
+            .into_iter()
+            .map(from_repr)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(restart: usize, score: f64, diverged: bool) -> RunRecord {
+        RunRecord {
+            restart,
+            seed: restart as u64,
+            final_train_loss: score,
+            final_validation_loss: None,
+            train_accuracy: None,
+            final_validation_accuracy: None,
+            epochs: 3,
+            best_epoch: 3,
+            diverged,
+            score,
+            seconds: 0.0,
+            train_loss: vec![1.0, score],
+            validation_loss: Vec::new(),
+            validation_accuracy: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn spread_skips_diverged_runs_and_counts_those_near_the_best() {
+        let runs = [
+            run(0, 0.5, false),
+            run(1, 0.105, false),
+            run(2, f64::NAN, true),
+            run(3, 0.1, false),
+            run(4, 0.3, false),
+        ];
+        let s = Spread::of(&runs).expect("some converged");
+        assert_eq!(s.converged, 4);
+        assert_eq!((s.min, s.max), (0.1, 0.5));
+        assert_eq!(s.median, (0.105 + 0.3) / 2.0);
+        assert_eq!(s.within_10_percent, 2);
+        assert_eq!(Spread::of(&[run(0, f64::NAN, true)]), None);
+    }
+
+    #[test]
+    fn non_finite_numbers_round_trip_through_json() -> Result<()> {
+        let mut r = run(0, f64::INFINITY, true);
+        r.train_loss = vec![0.25, f64::NAN, f64::NEG_INFINITY];
+        r.final_validation_loss = Some(f64::NAN);
+        let text = serde_json::to_string(&r)?;
+        assert!(
+            text.contains("\"NaN\"") && text.contains("\"inf\""),
+            "{text}"
+        );
+        let back: RunRecord = serde_json::from_str(&text)?;
+        assert_eq!(back.train_loss[0], 0.25);
+        assert!(back.train_loss[1].is_nan());
+        assert_eq!(back.train_loss[2], f64::NEG_INFINITY);
+        assert_eq!(back.score, f64::INFINITY);
+        assert!(back.final_validation_loss.is_some_and(f64::is_nan));
+        Ok(())
+    }
+
+    #[test]
+    fn losses_print_with_four_decimals_or_in_scientific_notation() {
+        assert_eq!(loss(0.123456), "0.1235");
+        assert_eq!(loss(0.0001234), "1.234e-4");
+        assert_eq!(loss(f64::NAN), "NaN");
+        assert_eq!(percent(0.75), "75.0%");
+    }
+}

@@ -1,0 +1,435 @@
+//! From flags to a training setup: data, split, scaling, network shape, SGD configuration.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use backprop_network::{Activation, Loss, Network};
+use backprop_optim::{Dataset, Init, Momentum, Order, SgdConfig};
+
+use crate::args::{DataArgs, TrainingArgs};
+use crate::data::{Labeled, Scaling, Selection, Table, Task};
+use crate::datasets::{self, Preset, DEFAULT_PRESET};
+use crate::model::Model;
+
+/// What the data is, as recorded in reports (and compared by `merge`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DataInfo {
+    /// The path or built-in name given with `--data`.
+    pub source: String,
+    /// Classification or regression.
+    pub task: Task,
+    /// Feature column names.
+    pub inputs: Vec<String>,
+    /// Target column names.
+    pub targets: Vec<String>,
+    /// Class names (classification).
+    pub classes: Vec<String>,
+    /// Rows in the data.
+    pub rows: usize,
+    /// Rows trained on.
+    pub train_rows: usize,
+    /// Rows held out for validation.
+    pub validation_rows: usize,
+    /// FNV-1a hash of the bits of every (scaled) training and validation number, in order.
+    pub fingerprint: String,
+}
+
+/// The network's shape, as recorded in reports.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NetworkInfo {
+    /// The widths `n_0, ..., n_d`.
+    pub widths: Vec<usize>,
+    /// The hidden activation.
+    pub activation: Activation,
+    /// The output activation.
+    pub output_activation: Activation,
+    /// The loss.
+    pub loss: Loss,
+}
+
+/// Everything that fixes a training run or an experiment (all but threads and shards).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExperimentConfig {
+    /// The data.
+    pub data: DataInfo,
+    /// The network.
+    pub network: NetworkInfo,
+    /// The initialization of the random restarts.
+    pub init: Init,
+    /// SGD.
+    pub sgd: SgdConfig,
+    /// The master seed.
+    pub seed: u64,
+    /// The number of restarts R (1 for train).
+    pub restarts: usize,
+    /// The validation fraction.
+    pub validation: f64,
+    /// Whether inputs and regression targets are standardized.
+    pub scale: bool,
+}
+
+/// A training setup.
+#[derive(Debug)]
+pub struct Setup {
+    /// The recorded configuration.
+    pub config: ExperimentConfig,
+    /// The data before scaling, all rows (for plots of the decision regions).
+    pub raw: Labeled,
+    /// The scaled training rows.
+    pub train: Dataset<f64>,
+    /// The scaled validation rows.
+    pub validation: Option<Dataset<f64>>,
+    /// A network of the right shape (zero weights, or the warm start's).
+    pub template: Network<f64>,
+    /// The model around a trained network: names and scalings.
+    pub model: Model,
+}
+
+/// Loads `--data`: a built-in dataset by name, or a CSV file.
+///
+/// # Errors
+/// As [`Table::read_path`], [`Labeled::from_table`] and [`datasets::load`].
+pub fn load_data(args: &DataArgs, seed: u64) -> Result<Labeled> {
+    let selection = Selection {
+        targets: args.target.clone(),
+        drop: args.drop.clone(),
+        task: args.task,
+    };
+    if is_builtin(&args.data) {
+        return datasets::load(&args.data, seed, &selection);
+    }
+    let table = Table::read_path(Path::new(&args.data))?;
+    Labeled::from_table(&table, &selection)
+}
+
+/// A name with a slash or a dot is a path, whether or not the file exists.
+fn looks_like_path(s: &str) -> bool {
+    s.contains('/') || s.contains('.') || s.contains('\\')
+}
+
+/// The built-in dataset's settings, or the defaults.
+pub fn preset(data: &str) -> Preset {
+    datasets::builtin(data).map_or(DEFAULT_PRESET, |b| b.preset)
+}
+
+/// Reads the flags into SGD settings.
+///
+/// # Errors
+/// An invalid combination, as [`SgdConfig::validate`] finds it.
+pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
+    let preset = preset(&args.data.data);
+    if args.nesterov && args.momentum == 0.0 {
+        bail!("--nesterov needs --momentum");
+    }
+    let cfg = SgdConfig {
+        learning_rate: args.lr.unwrap_or(preset.learning_rate),
+        epochs: args.epochs.unwrap_or(preset.epochs),
+        batch_size: args.batch_size,
+        order: if args.no_shuffle {
+            Order::Fixed
+        } else {
+            Order::Shuffle
+        },
+        momentum: (args.momentum > 0.0).then_some(Momentum {
+            mu: args.momentum,
+            nesterov: args.nesterov,
+        }),
+        weight_decay: args.weight_decay,
+        schedule: args.schedule,
+        clip_norm: args.clip_norm,
+        patience: args.patience,
+    };
+    cfg.validate().context("invalid training settings")?;
+    Ok(cfg)
+}
+
+/// The setup for `train` and `restarts`; with `from`, the network, columns and scaling come from
+/// a saved model (warm start).
+///
+/// # Errors
+/// Bad data, bad flags, a model that does not fit the data.
+pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Result<Setup> {
+    let preset = preset(&args.data.data);
+    let sgd = sgd_config(args)?;
+    let validation = args.data.validation.unwrap_or(preset.validation);
+    let (raw, x, y, model) = match from {
+        None => {
+            let raw = load_data(&args.data, args.seed)?;
+            let (x, y) = (raw.x.clone(), raw.y.clone());
+            let model = new_model(args, &raw, &preset)?;
+            (raw, x, y, model)
+        }
+        Some(model) => {
+            let source = ModelData {
+                data: &args.data.data,
+                target: &args.data.target,
+                drop: &args.data.drop,
+                seed: args.seed,
+            };
+            let raw = load_for_model(source, model, true)?;
+            let (x, y) = (raw.x.clone(), raw.y.clone());
+            (raw, x, y, model.clone())
+        }
+    };
+    let all = Dataset::from_rows(&x, &y).with_context(|| raw.source.clone())?;
+    let (train, validation_set) = if validation > 0.0 {
+        let (t, v) = all.split(validation, args.seed).with_context(|| {
+            format!(
+                "{}: cannot hold out {validation} for validation",
+                raw.source
+            )
+        })?;
+        (t, Some(v))
+    } else {
+        (all, None)
+    };
+    let mut model = model;
+    if from.is_none() && args.data.scale {
+        let rows = |d: &Dataset<f64>, f: fn(&Dataset<f64>, usize) -> &[f64]| -> Vec<Vec<f64>> {
+            (0..d.len()).map(|i| f(d, i).to_vec()).collect()
+        };
+        model.input_scaling = Some(Scaling::fit(&rows(&train, Dataset::x)));
+        if raw.task == Task::Regression {
+            model.target_scaling = Some(Scaling::fit(&rows(&train, Dataset::y)));
+        }
+    }
+    let scale = |d: &Dataset<f64>| -> Result<Dataset<f64>> {
+        let mut xs = Vec::with_capacity(d.len());
+        let mut ys = Vec::with_capacity(d.len());
+        for i in 0..d.len() {
+            let (mut x, mut y) = (d.x(i).to_vec(), d.y(i).to_vec());
+            if let Some(s) = &model.input_scaling {
+                s.apply(&mut x);
+            }
+            if let Some(s) = &model.target_scaling {
+                s.apply(&mut y);
+            }
+            xs.push(x);
+            ys.push(y);
+        }
+        Ok(Dataset::from_rows(&xs, &ys)?)
+    };
+    let train = scale(&train)?;
+    let validation_set = validation_set.as_ref().map(scale).transpose()?;
+    let template = model.network.clone();
+    let layers = template.layers();
+    let network = NetworkInfo {
+        widths: template.widths(),
+        activation: layers[0].activation(),
+        output_activation: layers[layers.len() - 1].activation(),
+        loss: template.loss(),
+    };
+    let init = match args.init {
+        Some(init) => init,
+        None if network.activation == Activation::Relu && layers.len() > 1 => Init::HeUniform,
+        None => Init::XavierUniform,
+    };
+    let data = DataInfo {
+        source: raw.source.clone(),
+        task: raw.task,
+        inputs: raw.inputs.clone(),
+        targets: raw.targets.clone(),
+        classes: raw.classes.clone(),
+        rows: raw.len(),
+        train_rows: train.len(),
+        validation_rows: validation_set.as_ref().map_or(0, Dataset::len),
+        fingerprint: fingerprint(&train, validation_set.as_ref()),
+    };
+    Ok(Setup {
+        config: ExperimentConfig {
+            data,
+            network,
+            init,
+            sgd,
+            seed: args.seed,
+            restarts,
+            validation,
+            scale: args.data.scale,
+        },
+        raw,
+        train,
+        validation: validation_set,
+        template,
+        model,
+    })
+}
+
+/// A zero network of the shape the flags ask for, wrapped with the data's names.
+fn new_model(args: &TrainingArgs, raw: &Labeled, preset: &Preset) -> Result<Model> {
+    let classification = raw.task == Task::Classification;
+    let loss = args.loss.or(preset.loss).unwrap_or(if classification {
+        Loss::CrossEntropy
+    } else {
+        Loss::Squared
+    });
+    if loss == Loss::CrossEntropy && !classification {
+        bail!(
+            "--loss cross-entropy needs classes, and {} is a regression task",
+            raw.source
+        );
+    }
+    let activation = match args.activation {
+        Some(a) => a,
+        None => preset
+            .activation
+            .parse()
+            .context("the preset's activation")?,
+    };
+    let output_activation =
+        args.output_activation
+            .unwrap_or(if classification && loss == Loss::Squared {
+                Activation::Sigmoid
+            } else {
+                Activation::Identity
+            });
+    let hidden = match &args.hidden {
+        Some(h) => h.0.clone(),
+        None => preset.hidden.to_vec(),
+    };
+    let outputs = raw.y.first().map_or(0, Vec::len);
+    let network = Network::builder(raw.inputs.len())
+        .hidden(&hidden, activation)
+        .layer(outputs, output_activation)
+        .loss(loss)
+        .build::<f64>()?;
+    Ok(Model {
+        network,
+        inputs: raw.inputs.clone(),
+        targets: raw.targets.clone(),
+        task: raw.task,
+        classes: raw.classes.clone(),
+        input_scaling: None,
+        target_scaling: None,
+    })
+}
+
+/// FNV-1a over the bits of every number of the datasets, as 16 hex digits.
+pub fn fingerprint(train: &Dataset<f64>, validation: Option<&Dataset<f64>>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |x: f64| {
+        for byte in x.to_bits().to_le_bytes() {
+            h ^= u64::from(byte);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    for d in std::iter::once(train).chain(validation) {
+        eat(d.len() as f64);
+        for i in 0..d.len() {
+            d.x(i).iter().chain(d.y(i)).for_each(|&x| eat(x));
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Where the rows for a saved model come from.
+#[derive(Clone, Copy, Debug)]
+pub struct ModelData<'a> {
+    /// A CSV path or a built-in dataset's name.
+    pub data: &'a str,
+    /// The target columns (empty: the model's).
+    pub target: &'a [String],
+    /// Columns to ignore.
+    pub drop: &'a [String],
+    /// The seed of a built-in dataset.
+    pub seed: u64,
+}
+
+/// The rows of `--data` as `model` reads them: its input columns (by name, or every column but
+/// the targets and dropped ones in file order), and its targets when the data has them
+/// (one-hot over the model's classes). With `need_targets`, data without the target columns is
+/// an error; without, `y` is left empty then.
+///
+/// # Errors
+/// Missing columns, a feature count that does not fit the network, bad numbers, unknown classes.
+pub fn load_for_model(source: ModelData<'_>, model: &Model, need_targets: bool) -> Result<Labeled> {
+    let table = if is_builtin(source.data) {
+        datasets::load(source.data, source.seed, &Selection::default())?.to_table()
+    } else {
+        Table::read_path(Path::new(source.data))?
+    };
+    let targets: Vec<String> = if source.target.is_empty() {
+        model.targets.clone()
+    } else {
+        source.target.to_vec()
+    };
+    let present: Vec<usize> = targets
+        .iter()
+        .filter_map(|t| table.header.iter().position(|h| h == t))
+        .collect();
+    let have_targets = !targets.is_empty() && present.len() == targets.len();
+    if need_targets && !have_targets {
+        if targets.is_empty() {
+            bail!("{}: name the target column(s) with --target", table.source);
+        }
+        for t in &targets {
+            table.column(t)?;
+        }
+    }
+    let dropped: Vec<usize> = source
+        .drop
+        .iter()
+        .map(|d| table.column(d))
+        .collect::<Result<_>>()?;
+    let n_0 = model.network.inputs();
+    let features: Vec<usize> = if model.inputs.is_empty() {
+        let f: Vec<usize> = (0..table.header.len())
+            .filter(|c| !present.contains(c) && !dropped.contains(c))
+            .collect();
+        if f.len() != n_0 {
+            bail!(
+                "{}: {} feature columns, the model takes {n_0} inputs (name the others with --target or --drop)",
+                table.source,
+                f.len()
+            );
+        }
+        f
+    } else {
+        model
+            .inputs
+            .iter()
+            .map(|name| table.column(name))
+            .collect::<Result<_>>()?
+    };
+    let x = table.numbers(&features)?;
+    let y = if have_targets {
+        match model.task {
+            Task::Classification => {
+                let &[t] = present.as_slice() else {
+                    bail!(
+                        "classification has one target column, got {}",
+                        present.len()
+                    );
+                };
+                crate::data::one_hot(&table, t, &model.classes)?
+            }
+            Task::Regression => {
+                if present.len() != model.network.outputs() {
+                    bail!(
+                        "{}: {} target columns, the model has {} outputs",
+                        table.source,
+                        present.len(),
+                        model.network.outputs()
+                    );
+                }
+                table.numbers(&present)?
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(Labeled {
+        source: table.source.clone(),
+        inputs: features.iter().map(|&c| table.header[c].clone()).collect(),
+        targets: if have_targets { targets } else { Vec::new() },
+        task: model.task,
+        classes: model.classes.clone(),
+        x,
+        y,
+    })
+}
+
+/// True when `data` names a built-in dataset rather than a file: a built-in name, unless a file
+/// of that name is written as a path (`./xor`).
+pub fn is_builtin(data: &str) -> bool {
+    datasets::builtin(data).is_some() || !Path::new(data).exists() && !looks_like_path(data)
+}

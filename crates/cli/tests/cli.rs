@@ -1,0 +1,801 @@
+//! The `backprop` binary, run as a user runs it: every subcommand, every kind of bad input, and
+//! the numbers it writes against the same computation in memory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use backprop_cli::args::{Cli, Command as Sub};
+use backprop_cli::data::Selection;
+use backprop_cli::model::Model;
+use backprop_cli::{datasets, setup};
+use backprop_optim as optim;
+use clap::Parser;
+use serde_json::Value;
+
+/// What a run of the binary left.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn backprop(dir: &Path, args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_backprop"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("the binary runs");
+    Run {
+        code: out.status.code().expect("an exit code, not a signal"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs a command that must succeed.
+fn ok(dir: &Path, args: &[&str]) -> Run {
+    let run = backprop(dir, args);
+    assert_eq!(run.code, 0, "{args:?} failed: {}", run.stderr);
+    run
+}
+
+/// Runs a command on bad input: exit code 2, one line on stderr containing `message`, no panic.
+fn bad(dir: &Path, args: &[&str], message: &str) {
+    let run = backprop(dir, args);
+    assert_eq!(run.code, 2, "{args:?}: {run:?}");
+    assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
+    assert_eq!(
+        run.stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(message),
+        "{args:?}: expected {message:?} in {:?}",
+        run.stderr
+    );
+}
+
+fn temp() -> tempfile::TempDir {
+    tempfile::tempdir().expect("a temporary directory")
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a test file");
+    path
+}
+
+fn json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).expect("the file exists"))
+        .expect("valid JSON")
+}
+
+/// The value without any "seconds" field, the only thing allowed to differ between two runs.
+fn without_timings(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != "seconds")
+                .map(|(k, v)| (k.clone(), without_timings(v)))
+                .collect(),
+        ),
+        Value::Array(a) => Value::Array(a.iter().map(without_timings).collect()),
+        other => other.clone(),
+    }
+}
+
+fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
+    args.iter().chain(more).copied().collect()
+}
+
+#[test]
+fn datasets_lists_every_builtin() {
+    let run = ok(Path::new("."), &["datasets"]);
+    for b in datasets::BUILTINS {
+        assert!(run.stdout.contains(b.name), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn every_subcommand_has_help_with_an_example() {
+    for sub in [
+        "restarts",
+        "train",
+        "predict",
+        "evaluate",
+        "gradcheck",
+        "datasets",
+        "merge",
+    ] {
+        let run = ok(Path::new("."), &[sub, "--help"]);
+        assert!(run.stdout.contains("Example"), "{sub}: {}", run.stdout);
+    }
+    let run = backprop(Path::new("."), &[]);
+    assert_eq!(run.code, 2, "no subcommand is a usage error");
+}
+
+#[test]
+fn restarts_on_xor_shows_zero_init_failing_and_the_best_restart_solving_it() {
+    let dir = temp();
+    let run = ok(
+        dir.path(),
+        &[
+            "restarts",
+            "--data",
+            "xor",
+            "--restarts",
+            "6",
+            "--epochs",
+            "150",
+            "--quiet",
+            "--report",
+            "r.json",
+            "--plot",
+            "p.svg",
+            "--boundary",
+            "b.svg",
+            "--out",
+            "best.json",
+        ],
+    );
+    assert!(run.stdout.contains("zero init"), "{}", run.stdout);
+    let report = json(&dir.path().join("r.json"));
+    let runs = report["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 6);
+    let best = report["best"]["restart"].as_u64().expect("a best restart") as usize;
+    let best_run = &runs[best];
+    assert_eq!(
+        best_run["train_accuracy"], 1.0,
+        "the best restart solves XOR"
+    );
+    let baseline = &report["baseline"];
+    let zero_accuracy = baseline["train_accuracy"].as_f64().expect("accuracy");
+    assert!(zero_accuracy <= 0.75, "zero init fails: {zero_accuracy}");
+    let (best_loss, zero_loss) = (
+        best_run["final_train_loss"].as_f64().expect("loss"),
+        baseline["final_train_loss"].as_f64().expect("loss"),
+    );
+    assert!(zero_loss > 10.0 * best_loss, "{zero_loss} vs {best_loss}");
+    assert!(
+        run.stdout.contains(&format!("best: restart {best} ")),
+        "{}",
+        run.stdout
+    );
+    // Every restart's history is there, one loss per epoch.
+    assert_eq!(best_run["train_loss"].as_array().map(Vec::len), Some(150));
+    for svg in ["p.svg", "b.svg"] {
+        let text = std::fs::read_to_string(dir.path().join(svg)).expect("svg written");
+        assert!(text.starts_with("<svg"), "{svg}");
+    }
+    // The best model file is the report's best model.
+    assert_eq!(json(&dir.path().join("best.json")), report["best"]["model"]);
+}
+
+#[test]
+fn shards_merge_into_the_report_of_one_run() {
+    let dir = temp();
+    let common = [
+        "restarts",
+        "--data",
+        "circles",
+        "--restarts",
+        "5",
+        "--epochs",
+        "5",
+        "-q",
+    ];
+    let whole = ok(dir.path(), &with(&common, &["--report", "whole.json"]));
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let report = format!("part{i}.json");
+        ok(
+            dir.path(),
+            &with(&common, &["--shard", &shard, "--report", &report]),
+        );
+    }
+    // Any order of the parts.
+    let merged = ok(
+        dir.path(),
+        &[
+            "merge",
+            "part2.json",
+            "part0.json",
+            "part1.json",
+            "--report",
+            "merged.json",
+        ],
+    );
+    assert_eq!(
+        without_timings(&json(&dir.path().join("merged.json"))),
+        without_timings(&json(&dir.path().join("whole.json")))
+    );
+    assert_eq!(merged.stdout, whole.stdout, "the same table");
+
+    bad(
+        dir.path(),
+        &["merge", "part0.json", "part1.json"],
+        "missing shard 2/3",
+    );
+    bad(
+        dir.path(),
+        &[
+            "merge",
+            "part0.json",
+            "part1.json",
+            "part1.json",
+            "part2.json",
+        ],
+        "shard 1/3 is also in part1.json",
+    );
+    bad(
+        dir.path(),
+        &["merge", "whole.json"],
+        "a whole report, not a shard",
+    );
+    let other = with(
+        &common,
+        &["--lr", "0.01", "--shard", "1/3", "--report", "other.json"],
+    );
+    ok(dir.path(), &other);
+    bad(
+        dir.path(),
+        &["merge", "part0.json", "other.json", "part2.json"],
+        "a different experiment",
+    );
+    let other_data = [
+        "restarts",
+        "--data",
+        "circles",
+        "--restarts",
+        "5",
+        "--epochs",
+        "5",
+        "-q",
+    ];
+    ok(
+        dir.path(),
+        &with(
+            &other_data,
+            &["--seed", "9", "--shard", "1/3", "--report", "seed.json"],
+        ),
+    );
+    bad(
+        dir.path(),
+        &["merge", "part0.json", "seed.json", "part2.json"],
+        "a different experiment",
+    );
+    bad(
+        dir.path(),
+        &with(&common, &["--shard", "0/3"]),
+        "give --report FILE",
+    );
+}
+
+/// Parses `backprop train ...` flags and trains in memory as the binary does.
+fn train_in_memory(args: &[&str]) -> optim::Run<f64> {
+    let cli = Cli::try_parse_from(std::iter::once("backprop").chain(args.iter().copied()))
+        .expect("valid flags");
+    let Sub::Train(t) = cli.command else {
+        panic!("a train command")
+    };
+    let s = setup::setup(&t.training, 1, None).expect("setup");
+    let cfg = optim::RestartConfig {
+        restarts: 1,
+        threads: 1,
+        seed: s.config.seed,
+        init: s.config.init,
+        sgd: s.config.sgd.clone(),
+        classification: s.model.task == backprop_cli::data::Task::Classification,
+        only: None,
+    };
+    let mut e = optim::run_restarts(
+        &s.template,
+        &s.train,
+        s.validation.as_ref(),
+        &cfg,
+        &optim::NoObserver,
+    )
+    .expect("training");
+    e.runs.swap_remove(0)
+}
+
+#[test]
+fn train_save_load_predict_gives_the_numbers_of_memory() {
+    let dir = temp();
+    let args = [
+        "train", "--data", "spirals", "--hidden", "6", "--epochs", "15", "--seed", "3",
+    ];
+    ok(dir.path(), &with(&args, &["--quiet", "--out", "m.json"]));
+    // The saved weights are the weights trained in memory, bit for bit.
+    let model = Model::load(&dir.path().join("m.json")).expect("a model");
+    let run = train_in_memory(&args);
+    let saved: Vec<u64> = model
+        .network
+        .params()
+        .flatten()
+        .map(|x| x.to_bits())
+        .collect();
+    let memory: Vec<u64> = run
+        .network
+        .params()
+        .flatten()
+        .map(|x| x.to_bits())
+        .collect();
+    assert_eq!(saved, memory);
+    // Predictions on the same data: the CSV's numbers are the model's in memory.
+    let predicted = ok(
+        dir.path(),
+        &[
+            "predict", "--model", "m.json", "--data", "spirals", "--seed", "3",
+        ],
+    );
+    let data = datasets::load("spirals", 3, &Selection::default()).expect("spirals");
+    let mut lines = predicted.stdout.lines();
+    assert_eq!(lines.next(), Some("class,p_0,p_1"));
+    let mut ws = model.network.workspace();
+    let (mut scratch, mut out) = (Vec::new(), vec![0.0; 2]);
+    let mut rows = 0;
+    for (line, x) in lines.zip(&data.x) {
+        model
+            .predict_to(&mut ws, x, &mut scratch, &mut out)
+            .expect("predict");
+        let fields: Vec<&str> = line.split(',').collect();
+        let class = if out[1] > out[0] { "1" } else { "0" };
+        assert_eq!(fields[0], class);
+        for (k, p) in out.iter().enumerate() {
+            let printed: f64 = fields[k + 1].parse().expect("a number");
+            assert_eq!(printed.to_bits(), p.to_bits());
+        }
+        rows += 1;
+    }
+    assert_eq!(rows, data.len());
+    // --out writes the same text.
+    ok(
+        dir.path(),
+        &[
+            "predict", "--model", "m.json", "--data", "spirals", "--seed", "3", "--out", "p.csv",
+        ],
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("p.csv")).expect("p.csv"),
+        predicted.stdout
+    );
+}
+
+#[test]
+fn train_from_a_saved_model_continues_from_it() {
+    let dir = temp();
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "sine", "--epochs", "10", "-q", "--out", "a.json",
+        ],
+    );
+    let run = ok(
+        dir.path(),
+        &[
+            "train", "--data", "sine", "--epochs", "10", "-q", "--from", "a.json", "--out",
+            "b.json",
+        ],
+    );
+    assert!(run.stdout.contains("warm start"), "{}", run.stdout);
+    let (a, b) = (
+        Model::load(&dir.path().join("a.json")).expect("a"),
+        Model::load(&dir.path().join("b.json")).expect("b"),
+    );
+    assert_eq!(a.input_scaling, b.input_scaling, "the scaling is kept");
+    assert_eq!(a.network.widths(), b.network.widths());
+    assert_ne!(a.network, b.network, "training moved the weights");
+}
+
+/// A small CSV of string classes: the class is whether a + b > 1.
+fn classes_csv(dir: &Path) -> PathBuf {
+    let mut text = String::from("id,a,b,label\n");
+    for i in 0..60 {
+        let (a, b) = ((i * 37 % 60) as f64 / 60.0, (i * 11 % 60) as f64 / 60.0);
+        let label = if a + b > 1.0 { "high" } else { "low" };
+        text.push_str(&format!("{i},{a},{b},{label}\n"));
+    }
+    write(dir, "classes.csv", &text)
+}
+
+#[test]
+fn csv_training_evaluate_and_gradcheck() {
+    let dir = temp();
+    classes_csv(dir.path());
+    let run = ok(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "classes.csv",
+            "--target",
+            "label",
+            "--drop",
+            "id",
+            "--epochs",
+            "30",
+            "--lr",
+            "0.1",
+            "-q",
+            "--out",
+            "m.json",
+        ],
+    );
+    assert!(run.stdout.contains("accuracy"), "{}", run.stdout);
+    let model = json(&dir.path().join("m.json"));
+    assert_eq!(model["inputs"], serde_json::json!(["a", "b"]));
+    assert_eq!(model["classes"], serde_json::json!(["high", "low"]));
+    assert_eq!(model["task"], "classification");
+    let eval = ok(
+        dir.path(),
+        &[
+            "evaluate",
+            "--model",
+            "m.json",
+            "--data",
+            "classes.csv",
+            "--target",
+            "label",
+        ],
+    );
+    assert!(eval.stdout.contains("accuracy"), "{}", eval.stdout);
+    assert!(eval.stdout.contains("confusion matrix"), "{}", eval.stdout);
+    // The confusion matrix counts every row once.
+    let counted: usize = eval
+        .stdout
+        .lines()
+        .skip_while(|l| !l.starts_with("confusion"))
+        .skip(2)
+        .flat_map(|l| l.split_whitespace().skip(1))
+        .map(|n| n.parse::<usize>().expect("a count"))
+        .sum();
+    assert_eq!(counted, 60);
+    let check = ok(
+        dir.path(),
+        &[
+            "gradcheck",
+            "--model",
+            "m.json",
+            "--data",
+            "classes.csv",
+            "--target",
+            "label",
+        ],
+    );
+    assert!(check.stdout.contains(": ok"), "{}", check.stdout);
+}
+
+#[test]
+fn regression_evaluate_reports_the_error_in_target_units() {
+    let dir = temp();
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "sine", "--epochs", "20", "-q", "--out", "m.json",
+        ],
+    );
+    let eval = ok(
+        dir.path(),
+        &["evaluate", "--model", "m.json", "--data", "sine"],
+    );
+    assert!(eval.stdout.contains("RMSE of y"), "{}", eval.stdout);
+    let predicted = ok(
+        dir.path(),
+        &["predict", "--model", "m.json", "--data", "sine"],
+    );
+    assert_eq!(predicted.stdout.lines().next(), Some("y"));
+    assert_eq!(predicted.stdout.lines().count(), 201);
+}
+
+#[test]
+fn a_minimal_model_file_reads_columns_in_file_order() {
+    let dir = temp();
+    write(
+        dir.path(),
+        "m.json",
+        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
+            "layers": [{"activation": "identity", "weights": [[2.0], [3.0]], "bias": [1.0]}]}"#,
+    );
+    write(dir.path(), "d.csv", "p,q,t\n1,1,6\n2,0,0\n");
+    let run = ok(
+        dir.path(),
+        &[
+            "predict", "--model", "m.json", "--data", "d.csv", "--target", "t",
+        ],
+    );
+    assert_eq!(run.stdout, "output_0\n6\n5\n");
+    let run = ok(
+        dir.path(),
+        &[
+            "evaluate", "--model", "m.json", "--data", "d.csv", "--target", "t",
+        ],
+    );
+    // Losses 1/2 (6-6)^2 = 0 and 1/2 (5-0)^2 = 12.5: mean 6.25.
+    assert!(
+        run.stdout.contains("loss (squared) 6.2500"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn no_shuffle_runs_are_reproducible_and_differ_from_shuffled_ones() {
+    let dir = temp();
+    let base = ["train", "--data", "circles", "--epochs", "3", "-q"];
+    ok(
+        dir.path(),
+        &with(&base, &["--no-shuffle", "--out", "a.json"]),
+    );
+    ok(
+        dir.path(),
+        &with(&base, &["--no-shuffle", "--out", "b.json"]),
+    );
+    ok(dir.path(), &with(&base, &["--out", "c.json"]));
+    let (a, b, c) = (
+        json(&dir.path().join("a.json")),
+        json(&dir.path().join("b.json")),
+        json(&dir.path().join("c.json")),
+    );
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[test]
+fn a_diverging_run_says_so_and_writes_no_model() {
+    let dir = temp();
+    let run = backprop(
+        dir.path(),
+        &[
+            "train", "--data", "sine", "--lr", "1e6", "--epochs", "5", "-q", "--out", "m.json",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("diverged"), "{}", run.stderr);
+    assert!(!dir.path().join("m.json").exists());
+    let run = backprop(
+        dir.path(),
+        &[
+            "restarts",
+            "--data",
+            "sine",
+            "--lr",
+            "1e6",
+            "--epochs",
+            "3",
+            "--restarts",
+            "2",
+            "-q",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout.contains("diverged: restart 0, 1"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn bad_data_is_named_by_file_line_and_column() {
+    let dir = temp();
+    let d = dir.path();
+    let train = |data: &str| -> Vec<String> {
+        [
+            "train", "--data", data, "--epochs", "1", "-q", "--out", "m.json",
+        ]
+        .map(str::to_owned)
+        .to_vec()
+    };
+    let check = |args: Vec<String>, message: &str| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        bad(d, &args, message);
+        assert!(!d.join("m.json").exists(), "{args:?} left an output file");
+    };
+    check(train("missing.csv"), "missing.csv: cannot open");
+    write(d, "empty.csv", "");
+    check(train("empty.csv"), "empty.csv: the file is empty");
+    write(d, "ragged.csv", "a,b,c\n1,2,3\n4,5\n");
+    check(
+        train("ragged.csv"),
+        "ragged.csv:3:3: the row has 2 fields, the header has 3",
+    );
+    write(d, "text.csv", "a,b,c\n1,2,0\n4,five,1\n1,2,0\n4,5,1\n");
+    check(
+        train("text.csv"),
+        "text.csv:3:2: \"five\" in column \"b\" is not a number",
+    );
+    write(d, "nan.csv", "a,b,c\n1,2,0\nNaN,5,1\n1,2,0\n4,5,1\n");
+    check(train("nan.csv"), "nan.csv:3:1: NaN in column \"a\"");
+    write(d, "inf.csv", "a,b,c\n1,inf,0\n4,5,1\n1,2,0\n4,5,1\n");
+    check(train("inf.csv"), "inf.csv:2:2: inf in column \"b\"");
+    write(d, "good.csv", "a,b,c\n1,2,0\n4,5,1\n1,2,0\n4,5,1\n");
+    let mut args = train("good.csv");
+    args.extend(["--target".to_owned(), "zz".to_owned()]);
+    check(args, "good.csv:1: unknown column \"zz\"");
+    let mut args = train("good.csv");
+    args.extend(["--drop".to_owned(), "q".to_owned()]);
+    check(args, "good.csv:1: unknown column \"q\"");
+}
+
+#[test]
+fn bad_flags_are_one_line_and_exit_code_2() {
+    let dir = temp();
+    let d = dir.path();
+    bad(
+        d,
+        &["train", "--hidden", "0"],
+        "a hidden layer needs at least 1 node",
+    );
+    bad(d, &["train", "--hidden", "4,x"], "is not a width");
+    bad(d, &["train", "--lr", "-1"], "must be a positive number");
+    bad(d, &["train", "--lr", "0"], "must be a positive number");
+    bad(d, &["train", "--lr", "fast"], "must be a positive number");
+    bad(d, &["train", "--activation", "swish"], "swish");
+    bad(d, &["train", "--loss", "hinge"], "hinge");
+    bad(d, &["train", "--validation", "1.5"], "fraction");
+    bad(
+        d,
+        &["restarts", "--shard", "3/3", "--report", "r.json"],
+        "I/N",
+    );
+    bad(
+        d,
+        &["train", "--data", "sine", "--loss", "cross-entropy"],
+        "needs classes",
+    );
+    bad(
+        d,
+        &["train", "--data", "nosuchset"],
+        "no such file, nor a built-in dataset",
+    );
+    bad(d, &["train", "--bogus"], "--bogus");
+    bad(
+        d,
+        &["train", "--data", "sine", "--boundary", "b.svg"],
+        "--boundary draws classifiers",
+    );
+}
+
+#[test]
+fn bad_models_are_named_and_write_nothing() {
+    let dir = temp();
+    let d = dir.path();
+    write(d, "d.csv", "a,b,t\n1,2,0\n4,5,1\n");
+    let predict = |model: &str| {
+        bad(
+            d,
+            &[
+                "predict", "--model", model, "--data", "d.csv", "--out", "p.csv",
+            ],
+            model,
+        );
+        assert!(!d.join("p.csv").exists());
+    };
+    predict("missing.json");
+    write(
+        d,
+        "shape.json",
+        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
+  "layers": [{"activation": "tanh", "weights": [[1.0, 2.0], [3.0, 4.0]], "bias": [0.0, 0.0]},
+             {"activation": "identity", "weights": [[1.0], [2.0], [3.0]], "bias": [0.0]}]}"#,
+    );
+    bad(
+        d,
+        &[
+            "predict",
+            "--model",
+            "shape.json",
+            "--data",
+            "d.csv",
+            "--target",
+            "t",
+        ],
+        "shape.json: layer 1: weights has 3 rows, expected 2",
+    );
+    write(
+        d,
+        "act.json",
+        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
+  "layers": [{"activation": "swish", "weights": [[1.0], [3.0]], "bias": [0.0]}]}"#,
+    );
+    bad(
+        d,
+        &[
+            "predict", "--model", "act.json", "--data", "d.csv", "--target", "t",
+        ],
+        "act.json:2:",
+    );
+    let run = backprop(
+        d,
+        &[
+            "evaluate", "--model", "act.json", "--data", "d.csv", "--target", "t",
+        ],
+    );
+    assert!(
+        run.stderr.contains("unknown variant `swish`"),
+        "{}",
+        run.stderr
+    );
+    write(d, "broken.json", "{\"format\": ");
+    bad(
+        d,
+        &[
+            "predict",
+            "--model",
+            "broken.json",
+            "--data",
+            "d.csv",
+            "--target",
+            "t",
+        ],
+        "broken.json:1:",
+    );
+    write(
+        d,
+        "wide.json",
+        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
+  "layers": [{"activation": "identity", "weights": [[1.0], [3.0], [1.0]], "bias": [0.0]}]}"#,
+    );
+    bad(
+        d,
+        &[
+            "predict",
+            "--model",
+            "wide.json",
+            "--data",
+            "d.csv",
+            "--target",
+            "t",
+        ],
+        "d.csv: 2 feature columns, the model takes 3 inputs",
+    );
+}
+
+#[test]
+fn outputs_into_a_missing_directory_fail_cleanly() {
+    let dir = temp();
+    bad(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "xor",
+            "--epochs",
+            "1",
+            "-q",
+            "--out",
+            "no/such/dir/m.json",
+        ],
+        "no/such/dir/m.json",
+    );
+}
+
+#[test]
+fn scaling_is_stored_in_the_model_and_can_be_turned_off() {
+    let dir = temp();
+    let base = ["train", "--data", "sine", "--epochs", "2", "-q"];
+    ok(dir.path(), &with(&base, &["--out", "scaled.json"]));
+    ok(
+        dir.path(),
+        &with(&base, &["--scale", "none", "--out", "raw.json"]),
+    );
+    let (scaled, raw) = (
+        json(&dir.path().join("scaled.json")),
+        json(&dir.path().join("raw.json")),
+    );
+    assert_eq!(
+        scaled["input_scaling"]["mean"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert!(scaled["target_scaling"].is_object());
+    assert!(raw["input_scaling"].is_null() && raw["target_scaling"].is_null());
+    bad(
+        dir.path(),
+        &with(&base, &["--scale", "minmax"]),
+        "standard or none",
+    );
+}
