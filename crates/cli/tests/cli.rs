@@ -665,50 +665,46 @@ fn bad_models_are_named_and_write_nothing() {
     let dir = temp();
     let d = dir.path();
     write(d, "d.csv", "a,b,t\n1,2,0\n4,5,1\n");
-    let predict = |model: &str| {
-        bad(
-            d,
-            &[
-                "predict", "--model", model, "--data", "d.csv", "--out", "p.csv",
-            ],
-            model,
-        );
-        assert!(!d.join("p.csv").exists());
+    let predict = |model: &str, message: &str| {
+        let args = [
+            "predict", "--model", model, "--data", "d.csv", "--target", "t", "--out", "p.csv",
+        ];
+        bad(d, &args, message);
+        assert!(!d.join("p.csv").exists(), "{model} left an output file");
     };
-    predict("missing.json");
+    predict("missing.json", "missing.json: cannot read");
+    let model = |layers: &str| {
+        format!(
+            "{{\"format\": \"backprop-mlp\", \"version\": 1, \"loss\": \"squared\",\n  \"layers\": {layers}}}"
+        )
+    };
     write(
         d,
         "shape.json",
-        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
-  "layers": [{"activation": "tanh", "weights": [[1.0, 2.0], [3.0, 4.0]], "bias": [0.0, 0.0]},
-             {"activation": "identity", "weights": [[1.0], [2.0], [3.0]], "bias": [0.0]}]}"#,
+        &model(
+            r#"[{"activation": "tanh", "weights": [[1.0, 2.0], [3.0, 4.0]], "bias": [0.0, 0.0]},
+             {"activation": "identity", "weights": [[1.0], [2.0], [3.0]], "bias": [0.0]}]"#,
+        ),
     );
-    bad(
-        d,
-        &[
-            "predict",
-            "--model",
-            "shape.json",
-            "--data",
-            "d.csv",
-            "--target",
-            "t",
-        ],
+    predict(
+        "shape.json",
         "shape.json: layer 1: weights has 3 rows, expected 2",
     );
     write(
         d,
-        "act.json",
-        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
-  "layers": [{"activation": "swish", "weights": [[1.0], [3.0]], "bias": [0.0]}]}"#,
+        "ragged.json",
+        &model(r#"[{"activation": "tanh", "weights": [[1.0, 2.0], [3.0]], "bias": [0.0, 0.0]}]"#),
     );
-    bad(
+    predict(
+        "ragged.json",
+        "ragged.json: layer 0: weights[1] has 1 numbers, expected 2",
+    );
+    write(
         d,
-        &[
-            "predict", "--model", "act.json", "--data", "d.csv", "--target", "t",
-        ],
-        "act.json:2:",
+        "act.json",
+        &model(r#"[{"activation": "swish", "weights": [[1.0], [3.0]], "bias": [0.0]}]"#),
     );
+    predict("act.json", "act.json:2:");
     let run = backprop(
         d,
         &[
@@ -721,38 +717,22 @@ fn bad_models_are_named_and_write_nothing() {
         run.stderr
     );
     write(d, "broken.json", "{\"format\": ");
-    bad(
-        d,
-        &[
-            "predict",
-            "--model",
-            "broken.json",
-            "--data",
-            "d.csv",
-            "--target",
-            "t",
-        ],
-        "broken.json:1:",
-    );
+    predict("broken.json", "broken.json:1:");
     write(
         d,
         "wide.json",
-        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
-  "layers": [{"activation": "identity", "weights": [[1.0], [3.0], [1.0]], "bias": [0.0]}]}"#,
+        &model(r#"[{"activation": "identity", "weights": [[1.0], [3.0], [1.0]], "bias": [0.0]}]"#),
     );
-    bad(
-        d,
-        &[
-            "predict",
-            "--model",
-            "wide.json",
-            "--data",
-            "d.csv",
-            "--target",
-            "t",
-        ],
+    predict(
+        "wide.json",
         "d.csv: 2 feature columns, the model takes 3 inputs",
     );
+    write(
+        d,
+        "format.json",
+        r#"{"format": "onnx", "version": 1, "loss": "squared", "layers": []}"#,
+    );
+    predict("format.json", "format.json: format is \"onnx\"");
 }
 
 #[test]
