@@ -779,3 +779,60 @@ fn scaling_is_stored_in_the_model_and_can_be_turned_off() {
         "standard or none",
     );
 }
+
+#[test]
+fn gradcheck_fails_at_a_relu_kink() {
+    // s_1 = 0 exactly: backprop takes ReLU's derivative at 0 as 1 (the lecture's table), central
+    // differences see the average of the two sides, 1/2.
+    let dir = temp();
+    write(
+        dir.path(),
+        "kink.json",
+        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared",
+  "layers": [{"activation": "relu", "weights": [[0.0]], "bias": [0.0]},
+             {"activation": "identity", "weights": [[1.0]], "bias": [0.5]}]}"#,
+    );
+    write(dir.path(), "d.csv", "x,y\n1,0\n");
+    let run = backprop(
+        dir.path(),
+        &[
+            "gradcheck",
+            "--model",
+            "kink.json",
+            "--data",
+            "d.csv",
+            "--target",
+            "y",
+        ],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stdout.contains("MISMATCH"), "{}", run.stdout);
+    assert!(run.stderr.contains("differ by 5.000e-1"), "{}", run.stderr);
+}
+
+#[test]
+fn restarts_give_the_same_report_on_one_and_two_threads() {
+    let dir = temp();
+    let common = [
+        "restarts",
+        "--data",
+        "spirals",
+        "--restarts",
+        "4",
+        "--epochs",
+        "3",
+        "-q",
+    ];
+    ok(
+        dir.path(),
+        &with(&common, &["--threads", "1", "--report", "one.json"]),
+    );
+    ok(
+        dir.path(),
+        &with(&common, &["--threads", "2", "--report", "two.json"]),
+    );
+    assert_eq!(
+        without_timings(&json(&dir.path().join("one.json"))),
+        without_timings(&json(&dir.path().join("two.json")))
+    );
+}
