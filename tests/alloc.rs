@@ -87,6 +87,10 @@ fn per_sample_steps_do_not_allocate() {
                 net.update(-0.05, &grads).unwrap();
                 net.loss_of(&mut ws, x, y).unwrap();
             }
+            let mut session = net.sgd_session(&mut ws).unwrap();
+            for (x, y) in &samples {
+                session.step(x, y, 0.05).unwrap();
+            }
         });
         assert_eq!(n, 0, "{loss}: {n} allocations in 20 training steps");
     }

@@ -301,6 +301,31 @@ proptest! {
     }
 
     #[test]
+    fn the_deferred_session_equals_plain_sgd_steps_bit_for_bit(
+        case in cases(4, 12, &Activation::ALL, 1..=7),
+        eta in 0.001..1.0f64,
+    ) {
+        let mut plain = case.network::<f64>();
+        let mut deferred = plain.clone();
+        let mut ws = plain.workspace();
+        let mut plain_losses = Vec::new();
+        for k in 0..case.batch() {
+            plain_losses.push(plain.sgd_step(&mut ws, case.x(k), case.y(k), eta).unwrap().to_bits());
+        }
+        let mut ws = deferred.workspace();
+        let mut session_losses = Vec::new();
+        {
+            let mut session = deferred.sgd_session(&mut ws).unwrap();
+            for k in 0..case.batch() {
+                session_losses.push(session.step(case.x(k), case.y(k), eta).unwrap().to_bits());
+            }
+        }
+        prop_assert_eq!(plain_losses, session_losses);
+        let bits = |n: &Network<f64>| n.params().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&plain), bits(&deferred));
+    }
+
+    #[test]
     fn the_step_activation_passes_no_gradient_below_it(
         case in cases(4, 8, &Activation::DIFFERENTIABLE, 1..=1),
         step_layer in 0usize..4,

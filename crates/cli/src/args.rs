@@ -83,6 +83,17 @@ Example:
 Example:
   backprop merge part0.json part1.json part2.json part3.json --report results.json")]
     Merge(MergeArgs),
+    /// Measures SGD steps per second on the peers' benchmark work; prints one JSON line.
+    ///
+    /// The work of shared/bench-peers ("The work"): sigmoid units, squared loss, learning rate
+    /// 0.1, inputs uniform in [0, 1), one-hot targets. --batch 1 is the lecture's per-sample SGD
+    /// (steps per second), --batch 64 a mini-batch (samples per second). Pin it as the peers are
+    /// pinned: taskset -c 1 backprop bench ...
+    #[command(after_help = "\
+Examples:
+  backprop bench --net 784-128-10 --dtype f64 --batch 1
+  taskset -c 1 backprop bench --net 784-256-10 --dtype f32 --batch 64")]
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Where the data comes from and how it is read.

@@ -26,6 +26,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub mod args;
+pub mod bench;
 pub mod commands;
 pub mod data;
 pub mod datasets;
@@ -84,6 +85,7 @@ where
         Command::Gradcheck(a) => commands::gradcheck(a),
         Command::Datasets => commands::datasets(),
         Command::Merge(a) => commands::merge(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

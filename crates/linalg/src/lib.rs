@@ -9,6 +9,7 @@
 //! | [`gemv`] | `out = W d` | backward pass, `dL/dv_i = W_i delta_{i+1}` |
 //! | [`ger`] | `W += a x y^T` | SGD update, `W_i -= eta v_i delta_{i+1}^T` |
 //! | [`gemv_ger`] | `out = W d`, then `W += a x d^T` | the backward product fused with the update |
+//! | [`axpy_dot`] | `W += x d^T`, then `out = W^T v` | the first layer's deferred update fused with the next forward product |
 //! | [`hadamard_mut`] | `a = a ⊙ b` | `delta = dL/dv ⊙ σ'(s)` |
 //! | [`gemm_tr_to`] | `S = W^T V` | mini-batch forward (samples as columns) |
 //! | [`gemm_to`] | `D = W Δ` | mini-batch backward |
@@ -182,11 +183,17 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
             acc[r] += x[r] * y[r];
         }
     }
-    let mut sum = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    let mut sum = reduce(&acc);
     for (&x, &y) in a_tail.iter().zip(b_tail) {
         sum += x * y;
     }
     sum
+}
+
+/// The sum of the lane accumulators of [`dot`], in a fixed pairwise order.
+#[inline(always)]
+fn reduce<T: Real>(acc: &[T; LANES]) -> T {
+    ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
 
 /// `y += a x`.
@@ -330,6 +337,62 @@ pub fn gemv_ger<T: Real>(out: &mut [T], w: &mut Matrix<T>, d: &[T], a: T, x: &[T
             *o += d_j * *w;
             *w += ad_j * x;
         }
+    }
+}
+
+/// The deferred update fused with the next product, column by column: `w_j += d_j x`, then
+/// `out_j = w_j · v`, reading each column once.
+///
+/// This is how the first layer's rank-1 update of sample `t` (`x = v_0` of sample `t`, `d` its
+/// scaled deltas `-eta delta_1`) meets the forward product of sample `t + 1` (`v`): the weights
+/// stream through the cache once per step instead of twice. The result equals [`ger`] (with `a =
+/// 1`) followed by [`gemv_tr`], bit for bit: the same updated weights, summed in the same order as
+/// [`dot`].
+///
+/// # Example
+/// ```
+/// use backprop_linalg::{axpy_dot, Matrix};
+/// let mut w = Matrix::from_column_slice(2, 1, &[1.0, 2.0]);
+/// let mut out = [0.0];
+/// axpy_dot(&mut out, &mut w, &[0.5], &[2.0, 2.0], &[1.0, -1.0]);
+/// assert_eq!(w.as_slice(), &[2.0, 3.0]);
+/// assert_eq!(out, [-1.0]);
+/// ```
+///
+/// # Panics
+/// If `W` is not `x.len() x d.len()`, or `v` and `out` do not fit.
+#[inline]
+pub fn axpy_dot<T: Real>(out: &mut [T], w: &mut Matrix<T>, d: &[T], x: &[T], v: &[T]) {
+    let (rows, cols) = w.shape();
+    assert!(
+        rows == x.len() && rows == v.len() && cols == d.len() && cols == out.len(),
+        "axpy_dot: shapes differ"
+    );
+    if rows == 0 {
+        out.fill(T::zero());
+        return;
+    }
+    let (x_chunks, v_chunks) = (x.chunks_exact(LANES), v.chunks_exact(LANES));
+    let (x_tail, v_tail) = (x_chunks.remainder(), v_chunks.remainder());
+    for ((o, w_j), &d_j) in out
+        .iter_mut()
+        .zip(w.as_mut_slice().chunks_exact_mut(rows))
+        .zip(d)
+    {
+        let mut acc = [T::zero(); LANES];
+        let mut w_chunks = w_j.chunks_exact_mut(LANES);
+        for ((wc, xc), vc) in (&mut w_chunks).zip(x_chunks.clone()).zip(v_chunks.clone()) {
+            for r in 0..LANES {
+                wc[r] += d_j * xc[r];
+                acc[r] += wc[r] * vc[r];
+            }
+        }
+        let mut sum = reduce(&acc);
+        for ((w, &x), &v) in w_chunks.into_remainder().iter_mut().zip(x_tail).zip(v_tail) {
+            *w += d_j * x;
+            sum += *w * v;
+        }
+        *o = sum;
     }
 }
 
@@ -538,6 +601,19 @@ mod tests {
             ger(&mut split, -0.1, x.as_slice(), d.as_slice());
             prop_assert_eq!(out_fused, out_split);
             prop_assert_eq!(fused, split);
+        }
+
+        #[test]
+        fn axpy_dot_equals_ger_then_gemv_tr_bit_for_bit(rows in 0usize..40, cols in 0usize..12, seed in any::<u64>()) {
+            let w0 = matrix(rows, cols, seed);
+            let (d, x, v) = (matrix(cols, 1, seed ^ 13), matrix(rows, 1, seed ^ 14), matrix(rows, 1, seed ^ 15));
+            let (mut fused, mut split) = (w0.clone(), w0.clone());
+            let (mut out_fused, mut out_split) = (vec![0.0; cols], vec![0.0; cols]);
+            axpy_dot(&mut out_fused, &mut fused, d.as_slice(), x.as_slice(), v.as_slice());
+            ger(&mut split, 1.0, x.as_slice(), d.as_slice());
+            gemv_tr(&mut out_split, &split, v.as_slice());
+            prop_assert_eq!(fused, split);
+            prop_assert_eq!(out_fused, out_split);
         }
 
         #[test]

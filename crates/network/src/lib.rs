@@ -48,5 +48,5 @@ pub use backprop_linalg::{Matrix, MatrixView, Real, Vector};
 pub use batch::BatchWorkspace;
 pub use error::{Error, Result};
 pub use loss::Loss;
-pub use network::{Builder, Layer, Network};
+pub use network::{Builder, Layer, Network, SgdSession};
 pub use workspace::{Gradients, Workspace};

@@ -192,7 +192,7 @@ impl SgdConfig {
     }
 
     /// True for the lecture's plain step: one sample, no momentum, decay or clipping. Such runs
-    /// take the fused [`Network::sgd_step`].
+    /// take the fused steps of [`Network::sgd_session`].
     fn is_plain(&self) -> bool {
         self.batch_size == 1
             && self.momentum.is_none()
@@ -440,20 +440,24 @@ pub fn train<T: Real>(
             Order::Fixed => {}
         }
         let eta = T::from_f64(cfg.schedule.rate(cfg.learning_rate, epoch));
-        for chunk in order.chunks(batch) {
-            let loss = if cfg.is_plain() {
-                let k = chunk[0];
-                net.sgd_step(&mut stepper.ws, train.x(k), train.y(k), eta)?
-            } else {
-                let loss = stepper.gradient(net, train, chunk)?;
-                if loss.is_finite() && stepper.grads.is_finite() {
-                    stepper.apply(net, cfg, eta)?;
+        if cfg.is_plain() {
+            // The lecture's step, with the first layer's update fused into the next forward
+            // product; the session applies the last update when it ends with the epoch.
+            let mut session = net.sgd_session(&mut stepper.ws)?;
+            for &k in &order {
+                if !session.step(train.x(k), train.y(k), eta)?.is_finite() {
+                    history.diverged = true;
+                    break 'epochs;
                 }
-                loss
-            };
-            if !loss.is_finite() {
-                history.diverged = true;
-                break 'epochs;
+            }
+        } else {
+            for chunk in order.chunks(batch) {
+                let loss = stepper.gradient(net, train, chunk)?;
+                if !loss.is_finite() || !stepper.grads.is_finite() {
+                    history.diverged = true;
+                    break 'epochs;
+                }
+                stepper.apply(net, cfg, eta)?;
             }
         }
         let train_loss = eval.mean_loss(net, train)?;
