@@ -262,9 +262,7 @@ impl Model {
         if !self.network.is_finite() {
             bail!("the model has non-finite weights (training diverged): not saved");
         }
-        let mut text = serde_json::to_string_pretty(&self.to_file())?;
-        text.push('\n');
-        Ok(text)
+        crate::output::pretty_json(&self.to_file())
     }
 
     /// Writes the model to `path` (through a temporary file, renamed when complete).

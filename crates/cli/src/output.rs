@@ -35,9 +35,74 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Pretty JSON, indented by two spaces, with arrays of numbers (or strings) kept on one line, so
+/// that a weight row or a loss history reads as one line; fields keep their declared order.
+/// Numbers are written by serde_json, as the shortest decimal that reads back to the same `f64`.
+///
+/// # Errors
+/// Values that do not serialize.
+pub fn pretty_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    let text = serde_json::to_string_pretty(value)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = String::with_capacity(text.len());
+    let mut k = 0;
+    while k < lines.len() {
+        let line = lines[k];
+        if line.ends_with('[') {
+            // serde_json writes each element of an array on its own line and closes it with `]`
+            // at the opening line's indentation.
+            let indent = line.len() - line.trim_start().len();
+            let end = lines[k + 1..].iter().position(|l| {
+                let t = l.trim_start();
+                l.len() - t.len() == indent && (t == "]" || t == "],")
+            });
+            if let Some(end) = end.map(|e| k + 1 + e) {
+                let elements = &lines[k + 1..end];
+                let scalar = |l: &&str| {
+                    let t = l.trim();
+                    !(t.starts_with('[')
+                        || t.starts_with('{')
+                        || t.ends_with('[')
+                        || t.ends_with('{'))
+                };
+                if elements.iter().all(scalar) {
+                    out.push_str(line);
+                    for (n, e) in elements.iter().enumerate() {
+                        if n > 0 {
+                            out.push(' ');
+                        }
+                        out.push_str(e.trim());
+                    }
+                    out.push_str(lines[end].trim_start());
+                    out.push('\n');
+                    k = end + 1;
+                    continue;
+                }
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        k += 1;
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pretty_json_keeps_number_rows_on_one_line_and_reads_back() -> Result<()> {
+        let value = serde_json::json!({
+            "a": [[0.1, 2.0], [1e-300, -3.5]], "b": {"c": null, "d": []}, "e": ["x,", "[y"]
+        });
+        let text = pretty_json(&value)?;
+        assert!(text.contains("[0.1, 2.0]"), "{text}");
+        assert!(text.contains("\"d\": []"), "{text}");
+        let back: serde_json::Value = serde_json::from_str(&text)?;
+        assert_eq!(back, value);
+        Ok(())
+    }
 
     #[test]
     fn writes_whole_files_and_fails_in_missing_directories() -> Result<()> {

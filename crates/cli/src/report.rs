@@ -227,9 +227,7 @@ impl Report {
     /// # Errors
     /// Serialization errors (none are expected).
     pub fn to_json(&self) -> Result<String> {
-        let mut text = serde_json::to_string_pretty(self)?;
-        text.push('\n');
-        Ok(text)
+        crate::output::pretty_json(self)
     }
 
     /// Writes the report (through a temporary file).
