@@ -69,9 +69,15 @@ where
                     ExitCode::from(EXIT_BAD_INPUT)
                 }
                 _ => {
+                    // The first paragraph of clap's message, on one line: "error: the following
+                    // required arguments were not provided: --model <FILE>".
                     let text = e.to_string();
-                    let line = text.lines().next().unwrap_or("error: bad command line");
-                    eprintln!("{line} (see --help)");
+                    let line: Vec<&str> = text
+                        .lines()
+                        .take_while(|l| !l.trim().is_empty())
+                        .map(str::trim)
+                        .collect();
+                    eprintln!("{} (see --help)", line.join(" "));
                     ExitCode::from(EXIT_BAD_INPUT)
                 }
             };

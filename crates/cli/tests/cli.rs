@@ -655,6 +655,11 @@ fn bad_flags_are_one_line_and_exit_code_2() {
     bad(d, &["train", "--bogus"], "--bogus");
     bad(
         d,
+        &["predict"],
+        "required arguments were not provided: --model <FILE> --data <PATH|NAME>",
+    );
+    bad(
+        d,
         &["train", "--data", "sine", "--boundary", "b.svg"],
         "--boundary draws classifiers",
     );
