@@ -325,7 +325,8 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
         if model.task == Task::Classification {
             record.push(model.classes[argmax(&out)].clone());
         }
-        record.extend(out.iter().map(f64::to_string));
+        // Debug is the shortest decimal that reads back exactly, with an exponent when short.
+        record.extend(out.iter().map(|v| format!("{v:?}")));
         csv.write_record(&record)?;
     }
     let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;

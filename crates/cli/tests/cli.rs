@@ -507,7 +507,7 @@ fn a_minimal_model_file_reads_columns_in_file_order() {
             "predict", "--model", "m.json", "--data", "d.csv", "--target", "t",
         ],
     );
-    assert_eq!(run.stdout, "output_0\n6\n5\n");
+    assert_eq!(run.stdout, "output_0\n6.0\n5.0\n");
     let run = ok(
         dir.path(),
         &[
