@@ -225,13 +225,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         ))
         .into());
     }
-    let _ = writeln!(
-        text,
-        "{} epochs (weights of epoch {}) in {:.2} s",
-        history.epochs,
-        history.best_epoch,
-        started.elapsed().as_secs_f64()
-    );
+    let _ = write!(text, "{} epochs", history.epochs);
+    if cfg.sgd.patience.is_some() {
+        // Early stopping keeps the weights of the epoch with the lowest validation loss.
+        let _ = write!(
+            text,
+            " (kept the weights after epoch {})",
+            history.best_epoch + 1
+        );
+    }
+    let _ = writeln!(text, " in {:.2} s", started.elapsed().as_secs_f64());
     let classification = c.data.task == Task::Classification;
     for (what, data) in [
         ("training", Some(&setup.train)),

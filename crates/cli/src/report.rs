@@ -57,7 +57,8 @@ pub struct RunRecord {
     pub final_validation_accuracy: Option<f64>,
     /// Epochs run.
     pub epochs: usize,
-    /// The epoch whose weights were kept.
+    /// The epoch (from 0) with the lowest validation loss (training loss without validation);
+    /// early stopping (`--patience`) keeps its weights.
     pub best_epoch: usize,
     /// True when the loss stopped being finite.
     pub diverged: bool,
