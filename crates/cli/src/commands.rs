@@ -435,14 +435,14 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     let n = args.samples.min(dataset.len());
     let samples: Vec<usize> = (0..n).collect();
     let dataset = dataset.subset(&samples);
-    let errors = crate::gradcheck::relative_errors(&model.network, &dataset, args.step)?;
+    let errors = backprop_optim::gradient_check(&model.network, &dataset, args.step)?;
     let mut text = format!(
         "gradcheck of {} on {}: the mean loss of {n} rows, backpropagation against central differences (h = {})\n\
          relative error |backprop - numeric| / max(|backprop|, |numeric|, {:e}), largest per layer:\n",
         args.input.model.display(),
         data.source,
         args.step,
-        crate::gradcheck::FLOOR
+        backprop_optim::GRADCHECK_FLOOR
     );
     let _ = writeln!(
         text,

@@ -30,7 +30,6 @@ pub mod bench;
 pub mod commands;
 pub mod data;
 pub mod datasets;
-pub mod gradcheck;
 pub mod model;
 pub mod output;
 pub mod plot;

@@ -38,6 +38,7 @@
 
 mod data;
 mod error;
+mod gradcheck;
 mod init;
 mod restarts;
 mod sgd;
@@ -45,6 +46,7 @@ mod sgd;
 pub use backprop_network::{Activation, Loss, Network, Real};
 pub use data::Dataset;
 pub use error::{Error, Result};
+pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
 pub use init::{initialize, Init};
 pub use restarts::{
     best_of, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run, RunSummary,

@@ -288,7 +288,7 @@ fn class_of<T: Real>(v: &[T]) -> usize {
     best
 }
 
-fn check_data<T: Real>(net: &Network<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+pub(crate) fn check_data<T: Real>(net: &Network<T>, data: &Dataset<T>, what: &str) -> Result<()> {
     if data.inputs() != net.inputs() || data.outputs() != net.outputs() {
         return Err(Error::Data {
             message: format!(
