@@ -41,6 +41,7 @@ mod batch;
 mod error;
 mod loss;
 mod network;
+mod session;
 mod workspace;
 
 pub use backprop_activations::Activation;
@@ -48,5 +49,6 @@ pub use backprop_linalg::{Matrix, MatrixView, Real, Vector};
 pub use batch::BatchWorkspace;
 pub use error::{Error, Result};
 pub use loss::Loss;
-pub use network::{Builder, Layer, Network, SgdSession};
+pub use network::{Builder, Layer, Network};
+pub use session::SgdSession;
 pub use workspace::{Gradients, Workspace};

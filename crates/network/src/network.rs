@@ -1,9 +1,9 @@
 //! Layers, the network, its builder, and the per-sample forward and backward passes.
 
 use backprop_activations::Activation;
-use backprop_linalg::{axpy_dot, gemv_ger, gemv_tr, ger, Matrix, MatrixViewMut, Real};
+use backprop_linalg::{gemv_ger, gemv_tr_sweep, ger, Matrix, MatrixViewMut, Real, Sweep};
 
-use crate::{Error, Gradients, Loss, Result, Workspace};
+use crate::{Error, Gradients, Loss, Result, SgdSession, Workspace};
 
 /// One layer `i`: the weights `W_i` (`n_i x n_{i+1}`, column `j` is `w_{i,j}`), the bias `b_i`
 /// (length `n_{i+1}`) and the activation `σ` of the nodes it feeds.
@@ -17,9 +17,9 @@ use crate::{Error, Gradients, Loss, Result, Workspace};
 /// a matrix that could be replaced by one of another shape.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layer<T: Real = f64> {
-    w: Matrix<T>,
-    b: Vec<T>,
-    activation: Activation,
+    pub(crate) w: Matrix<T>,
+    pub(crate) b: Vec<T>,
+    pub(crate) activation: Activation,
 }
 
 impl<T: Real> Layer<T> {
@@ -127,7 +127,7 @@ impl<T: Real> Layer<T> {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network<T: Real = f64> {
-    layers: Vec<Layer<T>>,
+    pub(crate) layers: Vec<Layer<T>>,
     loss: Loss,
 }
 
@@ -346,15 +346,16 @@ impl<T: Real> Network<T> {
 
     /// The forward pass on `ws.v[0]`, shapes already checked.
     fn forward_loaded(&self, ws: &mut Workspace<T>) {
-        self.forward_from(ws, 0);
+        self.forward_from(ws, 0, Sweep::Forward);
     }
 
-    /// The forward pass from layer `first` up, on `ws.v[first]`.
-    fn forward_from(&self, ws: &mut Workspace<T>, first: usize) {
+    /// The forward pass from layer `first` up, on `ws.v[first]`, each product sweeping the
+    /// columns in the order `sweep` (the results do not depend on it).
+    pub(crate) fn forward_from(&self, ws: &mut Workspace<T>, first: usize, sweep: Sweep) {
         for (l, layer) in self.layers.iter().enumerate().skip(first) {
             // s_{l+1} = W_l^T v_l + b_l, v_{l+1} = σ(s_{l+1})
             let s = &mut ws.s[l + 1];
-            gemv_tr(s, &layer.w, &ws.v[l]);
+            gemv_tr_sweep(s, &layer.w, &ws.v[l], sweep);
             for (s, &b) in s.iter_mut().zip(&layer.b) {
                 *s += b;
             }
@@ -460,17 +461,18 @@ impl<T: Real> Network<T> {
     pub fn sgd_session<'a>(&'a mut self, ws: &'a mut Workspace<T>) -> Result<SgdSession<'a, T>> {
         self.check_workspace(&ws.widths, "workspace")?;
         ws.forwarded = false;
-        Ok(SgdSession {
-            net: self,
-            ws,
-            pending: false,
-        })
+        Ok(SgdSession::new(self, ws))
     }
 
     /// Backpropagation from the loss gradient down to layer 1, updating every layer above the
     /// first as it goes (the fused backward product and rank-1 update), and leaving
     /// `delta_1 = dL/dv_1 ⊙ σ'(s_1)` in `ws.dv[1]` with the first layer's bias already updated.
-    fn backprop_update_above_first(&mut self, ws: &mut Workspace<T>, y: &[T], eta: T) -> T {
+    pub(crate) fn backprop_update_above_first(
+        &mut self,
+        ws: &mut Workspace<T>,
+        y: &[T],
+        eta: T,
+    ) -> T {
         let d = self.layers.len();
         let loss = self.loss.gradient_to(&ws.v[d], y, &mut ws.dv[d]);
         for i in (0..d).rev() {
@@ -524,98 +526,5 @@ impl<T: Real> Network<T> {
     /// True when every weight and bias is finite.
     pub fn is_finite(&self) -> bool {
         self.params().all(|p| p.iter().all(|x| x.is_finite()))
-    }
-}
-
-/// A session of per-sample SGD steps that defers the first layer's rank-1 update.
-///
-/// The first layer's weights usually dominate a network (784 x 128 of 784-128-10's 102k weights)
-/// and do not fit in the fastest caches. A plain step reads them twice: for the forward product
-/// `s_1 = W_0^T x_t`, and for the update `W_0 -= eta x_t delta_1^T`. The session applies sample
-/// `t`'s update during sample `t + 1`'s forward product, column by column
-/// (`w_j += -eta delta_{1,j} x_t`, then `s_{1,j} = w_j · x_{t+1}`, by
-/// [`axpy_dot`](backprop_linalg::axpy_dot)), so each weight of `W_0` is read and written once
-/// per step. The results are bit-identical to a sequence of [`Network::sgd_step`]s. The last
-/// update is applied by [`flush`](Self::flush), or when the session is dropped.
-///
-/// ```
-/// use backprop_network::{Activation, Network};
-/// let mut net = Network::builder(2).layer(3, Activation::Tanh).layer(1, Activation::Sigmoid).build::<f64>()?;
-/// for (k, w) in net.params_mut().flatten().enumerate() {
-///     *w = 0.1 * k as f64 - 0.3;
-/// }
-/// let mut twin = net.clone();
-/// let mut ws = net.workspace();
-/// {
-///     let mut session = net.sgd_session(&mut ws)?;
-///     for _ in 0..10 {
-///         session.step(&[1.0, 0.0], &[1.0], 0.5)?;
-///     }
-/// } // the last deferred update is applied here
-/// let mut ws2 = twin.workspace();
-/// for _ in 0..10 {
-///     twin.sgd_step(&mut ws2, &[1.0, 0.0], &[1.0], 0.5)?;
-/// }
-/// assert_eq!(net, twin);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug)]
-pub struct SgdSession<'a, T: Real = f64> {
-    net: &'a mut Network<T>,
-    ws: &'a mut Workspace<T>,
-    /// `ws.dv[1]` holds `-eta delta_1` and `ws.v[0]` the input of a step whose first-layer update
-    /// is still to be applied.
-    pending: bool,
-}
-
-impl<T: Real> SgdSession<'_, T> {
-    /// One step of the lecture's SGD on sample `(x, y)` with rate `eta`; returns the loss before
-    /// the step. Nothing is allocated.
-    ///
-    /// # Errors
-    /// [`Error::Length`] for an `x` or `y` of the wrong length (the session stays usable).
-    pub fn step(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
-        let (net, ws) = (&mut *self.net, &mut *self.ws);
-        Network::<T>::check_len("input x", net.inputs(), x.len())?;
-        Network::<T>::check_len("target y", net.outputs(), y.len())?;
-        let first = &mut net.layers[0];
-        let s = &mut ws.s[1];
-        if self.pending {
-            // W_0 += (-eta delta_1) x_prev^T, then s_1 = W_0^T x, one column at a time.
-            axpy_dot(s, &mut first.w, &ws.dv[1], &ws.v[0], x);
-        } else {
-            gemv_tr(s, &first.w, x);
-        }
-        for (s, &b) in s.iter_mut().zip(&first.b) {
-            *s += b;
-        }
-        first.activation.apply_to(s, &mut ws.v[1]);
-        ws.v[0].copy_from_slice(x);
-        net.forward_from(ws, 1);
-        let loss = net.backprop_update_above_first(ws, y, eta);
-        for g in ws.dv[1].iter_mut() {
-            *g *= -eta;
-        }
-        self.pending = true;
-        Ok(loss)
-    }
-
-    /// Applies the deferred update of the last step now.
-    pub fn flush(&mut self) {
-        if self.pending {
-            ger(
-                &mut self.net.layers[0].w,
-                T::one(),
-                &self.ws.v[0],
-                &self.ws.dv[1],
-            );
-            self.pending = false;
-        }
-    }
-}
-
-impl<T: Real> Drop for SgdSession<'_, T> {
-    fn drop(&mut self) {
-        self.flush();
     }
 }

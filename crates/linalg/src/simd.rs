@@ -1,0 +1,158 @@
+//! Run-time dispatch: every kernel of [`crate::kernels`] compiled twice, for the baseline target
+//! and for AVX2, and the AVX2 build called when the CPU has it.
+//!
+//! A binary built by plain `cargo build` targets the x86-64 baseline (SSE2), so its loops use
+//! 128-bit registers. Each wrapper here holds a copy of the kernel compiled with
+//! `#[target_feature(enable = "avx2")]` (256-bit registers: 4 `f64` or 8 `f32` per instruction),
+//! and picks it after `is_x86_feature_detected!("avx2")`, which the standard library caches (one
+//! load and a branch per call). Both copies run the same source in the same order, and Rust
+//! never contracts a product and a sum into a fused multiply-add, so they return the same bits;
+//! the tests in this module check that.
+
+use crate::Real;
+
+/// Declares `pub(crate) fn $name<T: Real>(..)` that calls `kernels::$name` through its AVX2
+/// build where the CPU supports AVX2, and through its baseline build elsewhere.
+macro_rules! multiversion {
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $avx2:path;)*) => {$(
+        #[inline]
+        pub(crate) fn $name<T: Real>($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            {
+                /// The kernel compiled for AVX2.
+                ///
+                /// # Safety
+                /// The CPU must support AVX2, and the arguments must meet the kernel's shape
+                /// contract (checked by the public wrappers).
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2<T: Real>($($arg: $ty),*) $(-> $ret)? {
+                    // SAFETY: forwarded from this function's contract.
+                    unsafe { $avx2($($arg),*) }
+                }
+                if ::std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU supports AVX2 (just detected); the public wrappers checked
+                    // the shapes.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            crate::kernels::$name($($arg),*)
+        }
+    )*};
+}
+
+multiversion! {
+    fn dot(a: &[T], b: &[T]) -> T => crate::x86::dot;
+    fn axpy(y: &mut [T], a: T, x: &[T]) => crate::x86::axpy;
+    fn hadamard_mut(a: &mut [T], b: &[T]) => crate::x86::hadamard_mut;
+    fn hadamard_to(out: &mut [T], a: &[T], b: &[T]) => crate::x86::hadamard_to;
+    fn gemv_tr(out: &mut [T], w: &[T], v: &[T], reverse: bool) => crate::x86::gemv_tr;
+    fn gemv(out: &mut [T], w: &[T], d: &[T]) => crate::x86::gemv;
+    fn ger(w: &mut [T], a: T, x: &[T], y: &[T]) => crate::x86::ger;
+    fn gemv_ger(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) => crate::x86::gemv_ger;
+    fn ger_gemv_tr(out: &mut [T], w: &mut [T], x: &[T], d: &[T], v: &[T], reverse: bool)
+        => crate::x86::ger_gemv_tr;
+}
+
+#[cfg(test)]
+mod tests {
+    //! The dispatched kernels (AVX2 where the CPU has it) against the baseline build of the same
+    //! bodies, bit for bit, on shapes that exercise the blocks of four columns, the lanes and the
+    //! tails.
+    use crate::kernels;
+    use proptest::prelude::*;
+
+    fn data(n: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s >> 11) as f64 / (1u64 << 53) as f64 * 4.0 - 2.0
+            })
+            .collect()
+    }
+
+    fn data32(n: usize, seed: u64) -> Vec<f32> {
+        data(n, seed).into_iter().map(|x| x as f32).collect()
+    }
+
+    fn bits64(v: &[f64]) -> Vec<u64> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    fn bits32(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    macro_rules! same_bits {
+        ($data:ident, $bits:ident, $rows:expr, $cols:expr, $seed:expr) => {{
+            let (rows, cols, seed) = ($rows, $cols, $seed);
+            let w = $data(rows * cols, seed);
+            let (x, v, d) = (
+                $data(rows, seed ^ 1),
+                $data(rows, seed ^ 2),
+                $data(cols, seed ^ 3),
+            );
+            let a = $data(1, seed ^ 4)[0];
+
+            prop_assert_eq!(super::dot(&x, &v).to_bits(), kernels::dot(&x, &v).to_bits());
+
+            for reverse in [false, true] {
+                let (mut o1, mut o2) = (vec![0.0; cols], vec![0.0; cols]);
+                super::gemv_tr(&mut o1, &w, &v, reverse);
+                kernels::gemv_tr(&mut o2, &w, &v, false);
+                prop_assert_eq!($bits(&o1), $bits(&o2));
+
+                let (mut w1, mut w2) = (w.clone(), w.clone());
+                super::ger_gemv_tr(&mut o1, &mut w1, &x, &d, &v, reverse);
+                kernels::ger_gemv_tr(&mut o2, &mut w2, &x, &d, &v, false);
+                prop_assert_eq!($bits(&o1), $bits(&o2));
+                prop_assert_eq!($bits(&w1), $bits(&w2));
+            }
+
+            let (mut o1, mut o2) = (vec![0.0; rows], vec![0.0; rows]);
+            super::gemv(&mut o1, &w, &d);
+            kernels::gemv(&mut o2, &w, &d);
+            prop_assert_eq!($bits(&o1), $bits(&o2));
+
+            let (mut w1, mut w2) = (w.clone(), w.clone());
+            super::ger(&mut w1, a, &x, &d);
+            kernels::ger(&mut w2, a, &x, &d);
+            prop_assert_eq!($bits(&w1), $bits(&w2));
+
+            let (mut w1, mut w2) = (w.clone(), w.clone());
+            super::gemv_ger(&mut o1, &mut w1, &d, a, &x);
+            kernels::gemv_ger(&mut o2, &mut w2, &d, a, &x);
+            prop_assert_eq!($bits(&o1), $bits(&o2));
+            prop_assert_eq!($bits(&w1), $bits(&w2));
+
+            let (mut y1, mut y2) = (v.clone(), v.clone());
+            super::axpy(&mut y1, a, &x);
+            kernels::axpy(&mut y2, a, &x);
+            prop_assert_eq!($bits(&y1), $bits(&y2));
+            super::hadamard_mut(&mut y1, &x);
+            kernels::hadamard_mut(&mut y2, &x);
+            prop_assert_eq!($bits(&y1), $bits(&y2));
+            super::hadamard_to(&mut y1, &x, &v);
+            kernels::hadamard_to(&mut y2, &x, &v);
+            prop_assert_eq!($bits(&y1), $bits(&y2));
+        }};
+    }
+
+    proptest! {
+        #[test]
+        fn dispatched_kernels_match_the_baseline_build_bit_for_bit_f64(
+            rows in 1usize..70, cols in 0usize..11, seed in any::<u64>(),
+        ) {
+            same_bits!(data, bits64, rows, cols, seed);
+        }
+
+        #[test]
+        fn dispatched_kernels_match_the_baseline_build_bit_for_bit_f32(
+            rows in 1usize..70, cols in 0usize..11, seed in any::<u64>(),
+        ) {
+            same_bits!(data32, bits32, rows, cols, seed);
+        }
+    }
+}

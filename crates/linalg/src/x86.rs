@@ -1,0 +1,540 @@
+//! The hot kernels written out in AVX2 registers (`core::arch`), for `f64` (4 lanes a register)
+//! and `f32` (8 lanes) from one source, through the [`Avx2`] trait.
+//!
+//! The compiler's vectorizer handles one column at a time well, but not the blocks of four columns
+//! that load the shared vector once (it vectorizes across the columns, with shuffles). These
+//! bodies keep each column's accumulators in two registers (the `N = 2 W` lanes of
+//! [`crate::kernels`]), so they compute exactly what the portable bodies compute, operation for
+//! operation: the tests in [`crate::simd`] check the two bit for bit.
+//!
+//! Every function here is `unsafe` for one reason: it may only run on a CPU with AVX2 (the
+//! callers in [`crate::simd`] check it at run time). Pointer arithmetic stays inside the slices:
+//! each loop runs over `rows / W` or `rows / 2W` whole registers of columns that have `rows`
+//! entries, and the tails go through safe slice indexing.
+
+use crate::kernels::reduce;
+use crate::Real;
+
+#[cfg(target_arch = "x86_64")]
+use core::arch::x86_64::{
+    __m256, __m256d, _mm256_add_pd, _mm256_add_ps, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd,
+    _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps,
+    _mm256_storeu_pd, _mm256_storeu_ps,
+};
+
+/// One 256-bit register of `Self` and its arithmetic, lane by lane: a `mul` is rounded before an
+/// `add` (no fused multiply-add), as in the portable kernels.
+///
+/// # Safety
+/// Every method needs a CPU with AVX2; `load` and `store` need `W` valid entries at the pointer.
+#[cfg(target_arch = "x86_64")]
+pub trait Avx2: Copy {
+    /// The register.
+    type V: Copy;
+    /// Lanes in a register.
+    const W: usize;
+    /// All lanes zero.
+    unsafe fn vzero() -> Self::V;
+    /// All lanes `x`.
+    unsafe fn vsplat(x: Self) -> Self::V;
+    /// `W` entries from `p` (unaligned).
+    unsafe fn vload(p: *const Self) -> Self::V;
+    /// `W` entries to `p` (unaligned).
+    unsafe fn vstore(p: *mut Self, v: Self::V);
+    /// `a + b`.
+    unsafe fn vadd(a: Self::V, b: Self::V) -> Self::V;
+    /// `a * b`.
+    unsafe fn vmul(a: Self::V, b: Self::V) -> Self::V;
+}
+
+/// Nothing to provide off x86-64: the portable kernels run there.
+#[cfg(not(target_arch = "x86_64"))]
+pub trait Avx2 {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Avx2 for f64 {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Avx2 for f32 {}
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 for f64 {
+    type V = __m256d;
+    const W: usize = 4;
+
+    #[inline(always)]
+    unsafe fn vzero() -> __m256d {
+        // SAFETY: AVX, part of AVX2, per this trait's contract.
+        unsafe { _mm256_setzero_pd() }
+    }
+
+    #[inline(always)]
+    unsafe fn vsplat(x: f64) -> __m256d {
+        // SAFETY: as `vzero`.
+        unsafe { _mm256_set1_pd(x) }
+    }
+
+    #[inline(always)]
+    unsafe fn vload(p: *const f64) -> __m256d {
+        // SAFETY: the caller provides 4 readable entries at `p`; unaligned loads are allowed.
+        unsafe { _mm256_loadu_pd(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn vstore(p: *mut f64, v: __m256d) {
+        // SAFETY: the caller provides 4 writable entries at `p`.
+        unsafe { _mm256_storeu_pd(p, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn vadd(a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: as `vzero`.
+        unsafe { _mm256_add_pd(a, b) }
+    }
+
+    #[inline(always)]
+    unsafe fn vmul(a: __m256d, b: __m256d) -> __m256d {
+        // SAFETY: as `vzero`.
+        unsafe { _mm256_mul_pd(a, b) }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Avx2 for f32 {
+    type V = __m256;
+    const W: usize = 8;
+
+    #[inline(always)]
+    unsafe fn vzero() -> __m256 {
+        // SAFETY: AVX, part of AVX2, per this trait's contract.
+        unsafe { _mm256_setzero_ps() }
+    }
+
+    #[inline(always)]
+    unsafe fn vsplat(x: f32) -> __m256 {
+        // SAFETY: as `vzero`.
+        unsafe { _mm256_set1_ps(x) }
+    }
+
+    #[inline(always)]
+    unsafe fn vload(p: *const f32) -> __m256 {
+        // SAFETY: the caller provides 8 readable entries at `p`; unaligned loads are allowed.
+        unsafe { _mm256_loadu_ps(p) }
+    }
+
+    #[inline(always)]
+    unsafe fn vstore(p: *mut f32, v: __m256) {
+        // SAFETY: the caller provides 8 writable entries at `p`.
+        unsafe { _mm256_storeu_ps(p, v) }
+    }
+
+    #[inline(always)]
+    unsafe fn vadd(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: as `vzero`.
+        unsafe { _mm256_add_ps(a, b) }
+    }
+
+    #[inline(always)]
+    unsafe fn vmul(a: __m256, b: __m256) -> __m256 {
+        // SAFETY: as `vzero`.
+        unsafe { _mm256_mul_ps(a, b) }
+    }
+}
+
+/// The two accumulator registers of a column summed as [`reduce`] sums `N = 2 W` lanes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn reduce2<T: Real>(acc: [T::V; 2]) -> T {
+    let mut lanes = [<T as num_traits::Zero>::zero(); 16];
+    // SAFETY: `lanes` holds 16 >= 2 W entries (W is 4 or 8); AVX2 per the caller's contract.
+    unsafe {
+        T::vstore(lanes.as_mut_ptr(), acc[0]);
+        T::vstore(lanes.as_mut_ptr().add(T::W), acc[1]);
+    }
+    reduce(&lanes[..2 * T::W])
+}
+
+/// `K` dot products `c_k · v` (`c_k` the columns at `cols[k]`, `rows = v.len()` entries each),
+/// summed as [`crate::kernels::dot`] sums them.
+///
+/// # Safety
+/// AVX2; each `cols[k]` points at `v.len()` readable entries.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn dot_cols<T: Real, const K: usize>(cols: [*const T; K], v: &[T]) -> [T; K] {
+    let (w, rows) = (T::W, v.len());
+    let n = 2 * w;
+    let chunks = rows / n;
+    // SAFETY: AVX2 per the contract; every offset `i + w + w - 1 < chunks * n <= rows` lies inside
+    // `v` and inside each column.
+    unsafe {
+        let mut acc = [[T::vzero(); 2]; K];
+        let pv = v.as_ptr();
+        for c in 0..chunks {
+            let i = c * n;
+            let (x0, x1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
+            for k in 0..K {
+                let (w0, w1) = (T::vload(cols[k].add(i)), T::vload(cols[k].add(i + w)));
+                acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, x0));
+                acc[k][1] = T::vadd(acc[k][1], T::vmul(w1, x1));
+            }
+        }
+        let start = chunks * n;
+        let mut sums = [<T as num_traits::Zero>::zero(); K];
+        for k in 0..K {
+            let mut sum = reduce2::<T>(acc[k]);
+            let col = core::slice::from_raw_parts(cols[k], rows);
+            for (&c, &x) in col[start..].iter().zip(&v[start..]) {
+                sum += c * x;
+            }
+            sums[k] = sum;
+        }
+        sums
+    }
+}
+
+/// `a · b`.
+///
+/// # Safety
+/// AVX2; equal lengths.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn dot<T: Real>(a: &[T], b: &[T]) -> T {
+    // SAFETY: `a` has `b.len()` entries; AVX2 per the contract.
+    unsafe { dot_cols::<T, 1>([a.as_ptr()], b)[0] }
+}
+
+/// `out = W^T v` (`W` column-major with `v.len()` rows), columns last to first when `reverse`.
+///
+/// # Safety
+/// AVX2; `w.len() == v.len() * out.len()`, `v` not empty.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn gemv_tr<T: Real>(out: &mut [T], w: &[T], v: &[T], reverse: bool) {
+    let (rows, cols) = (v.len(), out.len());
+    let blocks = cols / 4;
+    // Plain loops and `inline(always)` calls only: a closure would be compiled apart, without AVX2.
+    if reverse {
+        for j in (4 * blocks..cols).rev() {
+            // SAFETY: column j < cols has `rows` entries inside `w`; AVX2 per the contract.
+            out[j] = unsafe { dot_cols::<T, 1>([w[j * rows..].as_ptr()], v)[0] };
+        }
+        for j in (0..blocks).rev().map(|b| 4 * b) {
+            // SAFETY: as above, for the columns j..j+4 <= cols.
+            unsafe { gemv_tr_block(out, w, v, j) };
+        }
+    } else {
+        for j in (0..blocks).map(|b| 4 * b) {
+            // SAFETY: as above, for the columns j..j+4 <= cols.
+            unsafe { gemv_tr_block(out, w, v, j) };
+        }
+        for j in 4 * blocks..cols {
+            // SAFETY: as above.
+            out[j] = unsafe { dot_cols::<T, 1>([w[j * rows..].as_ptr()], v)[0] };
+        }
+    }
+}
+
+/// `out[j..j + 4]` of `W^T v`.
+///
+/// # Safety
+/// AVX2; columns `j..j + 4` of `v.len()` rows lie inside `w`, and `j + 4 <= out.len()`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn gemv_tr_block<T: Real>(out: &mut [T], w: &[T], v: &[T], j: usize) {
+    let rows = v.len();
+    let p = w[j * rows..(j + 4) * rows].as_ptr();
+    // SAFETY: the four columns are inside the slice just taken; AVX2 per the contract.
+    let sums = unsafe { dot_cols::<T, 4>([p, p.add(rows), p.add(2 * rows), p.add(3 * rows)], v) };
+    out[j..j + 4].copy_from_slice(&sums);
+}
+
+/// `K` columns at once: `c_k += d_k x`, then `c_k · v`, exactly as the portable `ger_dot1`.
+///
+/// # Safety
+/// AVX2; each `cols[k]` points at `x.len()` writable entries, distinct from each other and from
+/// `x` and `v`; `v.len() == x.len()`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn ger_dot_cols<T: Real, const K: usize>(
+    cols: [*mut T; K],
+    d: [T; K],
+    x: &[T],
+    v: &[T],
+) -> [T; K] {
+    let (w, rows) = (T::W, x.len());
+    let n = 2 * w;
+    let chunks = rows / n;
+    // SAFETY: AVX2 per the contract; offsets stay below `chunks * n <= rows`, inside `x`, `v` and
+    // every column; the columns are distinct, so each store touches only its own column.
+    unsafe {
+        let mut acc = [[T::vzero(); 2]; K];
+        let mut dv = [T::vzero(); K];
+        for k in 0..K {
+            dv[k] = T::vsplat(d[k]);
+        }
+        let (px, pv) = (x.as_ptr(), v.as_ptr());
+        for c in 0..chunks {
+            let i = c * n;
+            let (x0, x1) = (T::vload(px.add(i)), T::vload(px.add(i + w)));
+            let (v0, v1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
+            for k in 0..K {
+                let p = cols[k].add(i);
+                let w0 = T::vadd(T::vload(p), T::vmul(dv[k], x0));
+                let w1 = T::vadd(T::vload(p.add(w)), T::vmul(dv[k], x1));
+                T::vstore(p, w0);
+                T::vstore(p.add(w), w1);
+                acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, v0));
+                acc[k][1] = T::vadd(acc[k][1], T::vmul(w1, v1));
+            }
+        }
+        let start = chunks * n;
+        let mut sums = [<T as num_traits::Zero>::zero(); K];
+        for k in 0..K {
+            let mut sum = reduce2::<T>(acc[k]);
+            let col = core::slice::from_raw_parts_mut(cols[k], rows);
+            for ((c, &xi), &vi) in col[start..].iter_mut().zip(&x[start..]).zip(&v[start..]) {
+                *c += d[k] * xi;
+                sum += *c * vi;
+            }
+            sums[k] = sum;
+        }
+        sums
+    }
+}
+
+/// `W += x d^T`, then `out = W^T v`, columns last to first when `reverse`.
+///
+/// # Safety
+/// AVX2; `w.len() == x.len() * d.len()`, `out.len() == d.len()`, `v.len() == x.len() > 0`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn ger_gemv_tr<T: Real>(
+    out: &mut [T],
+    w: &mut [T],
+    x: &[T],
+    d: &[T],
+    v: &[T],
+    reverse: bool,
+) {
+    let (rows, cols) = (x.len(), out.len());
+    let blocks = cols / 4;
+    if reverse {
+        for j in (4 * blocks..cols).rev() {
+            // SAFETY: column j < cols has `rows` entries inside `w`, which `x` and `v` cannot
+            // overlap (`w` is borrowed mutably); AVX2 per the contract.
+            out[j] = unsafe { ger_dot_cols::<T, 1>([w[j * rows..].as_mut_ptr()], [d[j]], x, v)[0] };
+        }
+        for j in (0..blocks).rev().map(|b| 4 * b) {
+            // SAFETY: as above, for the columns j..j+4 <= cols.
+            unsafe { ger_gemv_tr_block(out, w, x, d, v, j) };
+        }
+    } else {
+        for j in (0..blocks).map(|b| 4 * b) {
+            // SAFETY: as above, for the columns j..j+4 <= cols.
+            unsafe { ger_gemv_tr_block(out, w, x, d, v, j) };
+        }
+        for j in 4 * blocks..cols {
+            // SAFETY: as above.
+            out[j] = unsafe { ger_dot_cols::<T, 1>([w[j * rows..].as_mut_ptr()], [d[j]], x, v)[0] };
+        }
+    }
+}
+
+/// Columns `j..j + 4` of [`ger_gemv_tr`].
+///
+/// # Safety
+/// AVX2; columns `j..j + 4` of `x.len()` rows lie inside `w`, `j + 4 <= out.len(), d.len()`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn ger_gemv_tr_block<T: Real>(
+    out: &mut [T],
+    w: &mut [T],
+    x: &[T],
+    d: &[T],
+    v: &[T],
+    j: usize,
+) {
+    let rows = x.len();
+    let p = w[j * rows..(j + 4) * rows].as_mut_ptr();
+    let d4 = [d[j], d[j + 1], d[j + 2], d[j + 3]];
+    // SAFETY: four distinct columns inside the slice just taken, which `x` and `v` cannot
+    // overlap; AVX2 per the contract.
+    let sums = unsafe {
+        let cols = [p, p.add(rows), p.add(2 * rows), p.add(3 * rows)];
+        ger_dot_cols::<T, 4>(cols, d4, x, v)
+    };
+    out[j..j + 4].copy_from_slice(&sums);
+}
+
+/// `y += a x` over whole registers, then the tail.
+///
+/// # Safety
+/// AVX2; equal lengths.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
+    let n = (y.len() / T::W) * T::W;
+    // SAFETY: offsets below `n <= len` of both slices; AVX2 per the contract.
+    unsafe {
+        let av = T::vsplat(a);
+        let (py, px) = (y.as_mut_ptr(), x.as_ptr());
+        for i in (0..n).step_by(T::W) {
+            T::vstore(
+                py.add(i),
+                T::vadd(T::vload(py.add(i)), T::vmul(av, T::vload(px.add(i)))),
+            );
+        }
+    }
+    for (yi, &xi) in y[n..].iter_mut().zip(&x[n..]) {
+        *yi += a * xi;
+    }
+}
+
+/// `out = W d` (`W` column-major with `out.len()` rows).
+///
+/// # Safety
+/// AVX2; `w.len() == out.len() * d.len()`, `out` not empty.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn gemv<T: Real>(out: &mut [T], w: &[T], d: &[T]) {
+    let rows = out.len();
+    let n = (rows / T::W) * T::W;
+    let blocks = d.len() / 4;
+    out.fill(<T as num_traits::Zero>::zero());
+    for b in 0..blocks {
+        let j = 4 * b;
+        let block = &w[j * rows..(j + 4) * rows];
+        let (c01, c23) = block.split_at(2 * rows);
+        let c = [&c01[..rows], &c01[rows..], &c23[..rows], &c23[rows..]];
+        let dk = [d[j], d[j + 1], d[j + 2], d[j + 3]];
+        // SAFETY: offsets below `n <= rows`, inside `out` and each column; AVX2 per the contract.
+        unsafe {
+            let dv = [
+                T::vsplat(dk[0]),
+                T::vsplat(dk[1]),
+                T::vsplat(dk[2]),
+                T::vsplat(dk[3]),
+            ];
+            let po = out.as_mut_ptr();
+            for i in (0..n).step_by(T::W) {
+                let mut s = T::vload(po.add(i));
+                for k in 0..4 {
+                    s = T::vadd(s, T::vmul(dv[k], T::vload(c[k].as_ptr().add(i))));
+                }
+                T::vstore(po.add(i), s);
+            }
+        }
+        for (i, o) in out.iter_mut().enumerate().skip(n) {
+            let mut s = *o;
+            for k in 0..4 {
+                s += dk[k] * c[k][i];
+            }
+            *o = s;
+        }
+    }
+    for j in 4 * blocks..d.len() {
+        // SAFETY: AVX2 per the contract; equal lengths.
+        unsafe { axpy(out, d[j], &w[j * rows..(j + 1) * rows]) };
+    }
+}
+
+/// `W += a x y^T` (`W` column-major with `x.len()` rows).
+///
+/// # Safety
+/// AVX2; `w.len() == x.len() * y.len()`, `x` not empty.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn ger<T: Real>(w: &mut [T], a: T, x: &[T], y: &[T]) {
+    let rows = x.len();
+    for (w_j, &y_j) in w.chunks_exact_mut(rows).zip(y) {
+        // SAFETY: AVX2 per the contract; equal lengths.
+        unsafe { axpy(w_j, a * y_j, x) };
+    }
+}
+
+/// `out = W d`, then `W += a x d^T`, column by column.
+///
+/// # Safety
+/// AVX2; `w.len() == out.len() * d.len()`, `x.len() == out.len() > 0`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
+    let rows = out.len();
+    let n = (rows / T::W) * T::W;
+    let blocks = d.len() / 4;
+    out.fill(<T as num_traits::Zero>::zero());
+    for b in 0..blocks {
+        let j = 4 * b;
+        let dk = [d[j], d[j + 1], d[j + 2], d[j + 3]];
+        let ak = [a * dk[0], a * dk[1], a * dk[2], a * dk[3]];
+        let (c0, rest) = w[j * rows..(j + 4) * rows].split_at_mut(rows);
+        let (c1, rest) = rest.split_at_mut(rows);
+        let (c2, c3) = rest.split_at_mut(rows);
+        let c = [c0, c1, c2, c3];
+        // SAFETY: offsets below `n <= rows`, inside `out`, `x` and each of the four distinct
+        // columns; AVX2 per the contract.
+        unsafe {
+            let dv = [
+                T::vsplat(dk[0]),
+                T::vsplat(dk[1]),
+                T::vsplat(dk[2]),
+                T::vsplat(dk[3]),
+            ];
+            let av = [
+                T::vsplat(ak[0]),
+                T::vsplat(ak[1]),
+                T::vsplat(ak[2]),
+                T::vsplat(ak[3]),
+            ];
+            let (po, px) = (out.as_mut_ptr(), x.as_ptr());
+            for i in (0..n).step_by(T::W) {
+                let xi = T::vload(px.add(i));
+                let mut s = T::vload(po.add(i));
+                for k in 0..4 {
+                    let p = c[k].as_mut_ptr().add(i);
+                    let wk = T::vload(p);
+                    s = T::vadd(s, T::vmul(dv[k], wk));
+                    T::vstore(p, T::vadd(wk, T::vmul(av[k], xi)));
+                }
+                T::vstore(po.add(i), s);
+            }
+        }
+        for i in n..rows {
+            let mut s = out[i];
+            for k in 0..4 {
+                s += dk[k] * c[k][i];
+                c[k][i] += ak[k] * x[i];
+            }
+            out[i] = s;
+        }
+    }
+    for j in 4 * blocks..d.len() {
+        let (d_j, ad_j) = (d[j], a * d[j]);
+        let w_j = &mut w[j * rows..(j + 1) * rows];
+        for ((o, w), &x) in out.iter_mut().zip(w_j.iter_mut()).zip(x) {
+            *o += d_j * *w;
+            *w += ad_j * x;
+        }
+    }
+}
+
+/// `a = a ⊙ b`: the portable body, which the compiler vectorizes well, compiled for AVX2.
+///
+/// # Safety
+/// None beyond AVX2 (the body is safe code).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn hadamard_mut<T: Real>(a: &mut [T], b: &[T]) {
+    crate::kernels::hadamard_mut(a, b);
+}
+
+/// `out = a ⊙ b`, as [`hadamard_mut`].
+///
+/// # Safety
+/// None beyond AVX2 (the body is safe code).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn hadamard_to<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
+    crate::kernels::hadamard_to(out, a, b);
+}

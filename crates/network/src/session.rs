@@ -1,0 +1,282 @@
+//! [`SgdSession`]: the lecture's per-sample SGD over many samples, with the first layer's update
+//! deferred and fused into the next forward product.
+
+use backprop_linalg::{gemv_tr_sweep, ger, ger_gemv_tr, Real, Sweep};
+
+use crate::{Network, Result, Workspace};
+
+/// A run of per-sample SGD steps that defers the first layer's rank-1 update.
+///
+/// The first layer's weights usually dominate a network (784 x 128 of 784-128-10's 102k weights)
+/// and do not fit in the fastest caches. A plain step ([`Network::sgd_step`]) streams them twice:
+/// for the forward product `s_1 = W_0^T x_t`, and for the update `W_0 -= eta x_t delta_1^T` (the
+/// input layer needs no `dL/dv_0`, so there is no backward product to fuse it with). A session
+/// applies sample `t`'s update during sample `t + 1`'s forward product, column by column
+/// (`w_j += -eta delta_{1,j} x_t`, then `s_{1,j} = w_j · x_{t+1}`, by
+/// [`ger_gemv_tr`](backprop_linalg::ger_gemv_tr)), so each weight of `W_0` is read and written
+/// once per step; successive steps sweep `W_0`'s columns in alternate directions, so that the
+/// columns a step touched last, still in cache, are the next step's first. The hidden layers'
+/// forward products sweep backward, so that the fused backward product and update that follow
+/// ([`gemv_ger`](backprop_linalg::gemv_ger), which must go forward to keep its summation order)
+/// start on the columns still in cache.
+///
+/// The results are bit-identical to a sequence of [`Network::sgd_step`]s: the deferred update
+/// changes nothing that is read before it is applied, and the order of independent columns does
+/// not change any sum. The session borrows the network mutably, so nobody sees the weights
+/// while an update is pending; the last one is applied by [`flush`](Self::flush), or when the
+/// session is dropped.
+///
+/// ```
+/// use backprop_network::{Activation, Network};
+/// let mut net = Network::builder(2)
+///     .layer(3, Activation::Tanh)
+///     .layer(1, Activation::Sigmoid)
+///     .build::<f64>()?;
+/// for (k, w) in net.params_mut().flatten().enumerate() {
+///     *w = 0.1 * k as f64 - 0.3;
+/// }
+/// let mut twin = net.clone();
+/// let mut ws = net.workspace();
+/// {
+///     let mut session = net.sgd_session(&mut ws)?;
+///     for _ in 0..10 {
+///         session.step(&[1.0, 0.0], &[1.0], 0.5)?;
+///     }
+/// } // the last deferred update is applied here
+/// let mut ws2 = twin.workspace();
+/// for _ in 0..10 {
+///     twin.sgd_step(&mut ws2, &[1.0, 0.0], &[1.0], 0.5)?;
+/// }
+/// assert_eq!(net, twin);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct SgdSession<'a, T: Real = f64> {
+    net: &'a mut Network<T>,
+    ws: &'a mut Workspace<T>,
+    /// `ws.dv[1]` holds `-eta delta_1` and `ws.v[0]` the input of a step whose first-layer update
+    /// is still to be applied.
+    pending: bool,
+    /// The direction of the next fused sweep over `W_0`, reversed at every step.
+    sweep: Sweep,
+}
+
+impl<'a, T: Real> SgdSession<'a, T> {
+    /// A session on `net` with buffers `ws` (shapes already checked).
+    pub(crate) fn new(net: &'a mut Network<T>, ws: &'a mut Workspace<T>) -> Self {
+        SgdSession {
+            net,
+            ws,
+            pending: false,
+            sweep: Sweep::Forward,
+        }
+    }
+}
+
+impl<T: Real> SgdSession<'_, T> {
+    /// One step of the lecture's SGD on sample `(x, y)` with rate `eta`; returns the loss before
+    /// the step. Nothing is allocated.
+    ///
+    /// # Errors
+    /// [`Error::Length`](crate::Error::Length) for an `x` or `y` of the wrong length; nothing is
+    /// changed then, and the session stays usable.
+    pub fn step(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
+        let (net, ws) = (&mut *self.net, &mut *self.ws);
+        Network::<T>::check_len("input x", net.inputs(), x.len())?;
+        Network::<T>::check_len("target y", net.outputs(), y.len())?;
+        let first = &mut net.layers[0];
+        let s = &mut ws.s[1];
+        if self.pending {
+            // W_0 += x_prev (-eta delta_1)^T, then s_1 = W_0^T x, one column at a time.
+            ger_gemv_tr(s, &mut first.w, &ws.v[0], &ws.dv[1], x, self.sweep);
+        } else {
+            gemv_tr_sweep(s, &first.w, x, self.sweep);
+        }
+        self.sweep = self.sweep.reversed();
+        for (s, &b) in s.iter_mut().zip(&first.b) {
+            *s += b;
+        }
+        first.activation.apply_to(s, &mut ws.v[1]);
+        ws.v[0].copy_from_slice(x);
+        net.forward_from(ws, 1, Sweep::Backward);
+        let loss = net.backprop_update_above_first(ws, y, eta);
+        // The first layer's update, W_0 += v_0 (-eta delta_1)^T, waits for the next step.
+        for g in ws.dv[1].iter_mut() {
+            *g *= -eta;
+        }
+        self.pending = true;
+        Ok(loss)
+    }
+
+    /// Applies the deferred update of the last step now (the session stays usable).
+    pub fn flush(&mut self) {
+        if self.pending {
+            ger(
+                &mut self.net.layers[0].w,
+                T::one(),
+                &self.ws.v[0],
+                &self.ws.dv[1],
+            );
+            self.pending = false;
+        }
+    }
+
+    /// The network with every update applied (flushes first).
+    pub fn network(&mut self) -> &Network<T> {
+        self.flush();
+        self.net
+    }
+}
+
+impl<T: Real> Drop for SgdSession<'_, T> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Activation, Error, Loss, Network};
+    use proptest::prelude::*;
+
+    /// A network of the given widths and activations, weights from a small deterministic pattern.
+    fn network<T: backprop_linalg::Real>(
+        widths: &[usize],
+        acts: &[Activation],
+        loss: Loss,
+        seed: u64,
+    ) -> Network<T> {
+        let mut builder = Network::builder(widths[0]).loss(loss);
+        for (k, &n) in widths[1..].iter().enumerate() {
+            builder = builder.layer(n, acts[k % acts.len()]);
+        }
+        let mut net = builder.build::<T>().unwrap();
+        let mut s = seed | 1;
+        for p in net.params_mut().flatten() {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            *p = T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5);
+        }
+        net
+    }
+
+    fn samples(n_in: usize, n_out: usize, m: usize, seed: u64) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut next = || {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s >> 11) as f64 / (1u64 << 53) as f64
+        };
+        (0..m)
+            .map(|_| {
+                let x = (0..n_in).map(|_| 2.0 * next() - 1.0).collect();
+                let y = (0..n_out).map(|_| next()).collect();
+                (x, y)
+            })
+            .collect()
+    }
+
+    fn bits<T: backprop_linalg::Real>(net: &Network<T>) -> Vec<u64> {
+        net.params()
+            .flatten()
+            .map(|x| x.as_f64().to_bits())
+            .collect()
+    }
+
+    fn same_as_sgd_steps<T: backprop_linalg::Real>(
+        widths: &[usize],
+        acts: &[Activation],
+        loss: Loss,
+        seed: u64,
+        steps: usize,
+    ) -> Result<(), TestCaseError> {
+        let mut session_net = network::<T>(widths, acts, loss, seed);
+        let mut plain = session_net.clone();
+        let data = samples(widths[0], widths[widths.len() - 1], steps, seed);
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let (mut ws, mut ws_plain) = (session_net.workspace(), plain.workspace());
+        let mut session = session_net.sgd_session(&mut ws).unwrap();
+        for (k, (x, y)) in data.iter().enumerate() {
+            let (x, y) = (cast(x), cast(y));
+            let eta = T::from_f64(0.05 + 0.01 * (k % 7) as f64);
+            let a = session.step(&x, &y, eta).unwrap();
+            let b = plain.sgd_step(&mut ws_plain, &x, &y, eta).unwrap();
+            prop_assert_eq!(
+                a.as_f64().to_bits(),
+                b.as_f64().to_bits(),
+                "loss of step {}",
+                k
+            );
+            if k % 5 == 3 {
+                // Flushing in the middle changes nothing either.
+                prop_assert_eq!(bits(session.network()), bits(&plain));
+            }
+        }
+        drop(session);
+        prop_assert_eq!(bits(&session_net), bits(&plain));
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn a_session_equals_sgd_steps_bit_for_bit(
+            widths in proptest::collection::vec(1usize..=19, 2..=5),
+            act in 0usize..4,
+            cross_entropy in any::<bool>(),
+            seed in any::<u64>(),
+            steps in 1usize..12,
+        ) {
+            let acts = [Activation::DIFFERENTIABLE[act], Activation::Sigmoid];
+            let loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Squared };
+            same_as_sgd_steps::<f64>(&widths, &acts, loss, seed, steps)?;
+            same_as_sgd_steps::<f32>(&widths, &acts, loss, seed, steps)?;
+        }
+    }
+
+    #[test]
+    fn a_session_equals_sgd_steps_on_a_wide_first_layer() {
+        // Columns in blocks of four and lanes of 8 and 16, with tails, in both sweeps.
+        let acts = [Activation::Sigmoid];
+        same_as_sgd_steps::<f64>(&[37, 13, 3], &acts, Loss::Squared, 7, 9).unwrap();
+        same_as_sgd_steps::<f32>(&[37, 13, 3], &acts, Loss::Squared, 7, 9).unwrap();
+    }
+
+    #[test]
+    fn a_bad_sample_changes_nothing() {
+        let mut net = network::<f64>(&[3, 4, 2], &[Activation::Tanh], Loss::Squared, 3);
+        let mut twin = net.clone();
+        let mut ws = net.workspace();
+        let mut session = net.sgd_session(&mut ws).unwrap();
+        session.step(&[0.1, 0.2, 0.3], &[1.0, 0.0], 0.1).unwrap();
+        assert!(matches!(
+            session.step(&[0.1, 0.2], &[1.0, 0.0], 0.1),
+            Err(Error::Length { .. })
+        ));
+        assert!(matches!(
+            session.step(&[0.1, 0.2, 0.3], &[1.0], 0.1),
+            Err(Error::Length { .. })
+        ));
+        drop(session);
+        let mut ws2 = twin.workspace();
+        twin.sgd_step(&mut ws2, &[0.1, 0.2, 0.3], &[1.0, 0.0], 0.1)
+            .unwrap();
+        assert_eq!(net, twin);
+    }
+
+    #[test]
+    fn a_workspace_of_another_shape_is_an_error() {
+        let mut net = network::<f64>(&[3, 4, 2], &[Activation::Tanh], Loss::Squared, 3);
+        let mut ws = Network::builder(3)
+            .layer(5, Activation::Tanh)
+            .layer(2, Activation::Tanh)
+            .build::<f64>()
+            .unwrap()
+            .workspace();
+        assert!(matches!(
+            net.sgd_session(&mut ws),
+            Err(Error::BufferMismatch { .. })
+        ));
+    }
+}
