@@ -11,14 +11,21 @@
 
 use crate::Real;
 
+/// Below this many rows (entries of a vector, rows of a matrix) the kernels run their portable
+/// body inline in the caller: too short for a register loop to pay for the call into the AVX2
+/// build (a `#[target_feature]` function is never inlined into a caller without the feature).
+#[cfg(target_arch = "x86_64")]
+const SMALL: usize = 16;
+
 /// Declares `pub(crate) fn $name<T: Real>(..)` that calls `kernels::$name` through its AVX2
-/// build where the CPU supports AVX2, and through its baseline build elsewhere.
+/// build where the CPU supports AVX2 and the vectors have at least [`SMALL`] rows, and through
+/// its baseline build, inline, elsewhere.
 macro_rules! multiversion {
-    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $avx2:path;)*) => {$(
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $avx2:path, $rows:expr;)*) => {$(
         #[inline]
         pub(crate) fn $name<T: Real>($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
-            {
+            if $rows >= SMALL {
                 /// The kernel compiled for AVX2.
                 ///
                 /// # Safety
@@ -41,16 +48,17 @@ macro_rules! multiversion {
 }
 
 multiversion! {
-    fn dot(a: &[T], b: &[T]) -> T => crate::x86::dot;
-    fn axpy(y: &mut [T], a: T, x: &[T]) => crate::x86::axpy;
-    fn hadamard_mut(a: &mut [T], b: &[T]) => crate::x86::hadamard_mut;
-    fn hadamard_to(out: &mut [T], a: &[T], b: &[T]) => crate::x86::hadamard_to;
-    fn gemv_tr(out: &mut [T], w: &[T], v: &[T], reverse: bool) => crate::x86::gemv_tr;
-    fn gemv(out: &mut [T], w: &[T], d: &[T]) => crate::x86::gemv;
-    fn ger(w: &mut [T], a: T, x: &[T], y: &[T]) => crate::x86::ger;
-    fn gemv_ger(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) => crate::x86::gemv_ger;
+    fn dot(a: &[T], b: &[T]) -> T => crate::x86::dot, a.len();
+    fn axpy(y: &mut [T], a: T, x: &[T]) => crate::x86::axpy, y.len();
+    fn hadamard_mut(a: &mut [T], b: &[T]) => crate::x86::hadamard_mut, a.len();
+    fn hadamard_to(out: &mut [T], a: &[T], b: &[T]) => crate::x86::hadamard_to, a.len();
+    fn gemv_tr(out: &mut [T], w: &[T], v: &[T], reverse: bool) => crate::x86::gemv_tr, v.len();
+    fn gemv(out: &mut [T], w: &[T], d: &[T]) => crate::x86::gemv, out.len();
+    fn ger(w: &mut [T], a: T, x: &[T], y: &[T]) => crate::x86::ger, x.len();
+    fn gemv_ger(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T])
+        => crate::x86::gemv_ger, out.len();
     fn ger_gemv_tr(out: &mut [T], w: &mut [T], x: &[T], d: &[T], v: &[T], reverse: bool)
-        => crate::x86::ger_gemv_tr;
+        => crate::x86::ger_gemv_tr, x.len();
 }
 
 #[cfg(test)]
@@ -86,73 +94,97 @@ mod tests {
     }
 
     macro_rules! same_bits {
-        ($data:ident, $bits:ident, $rows:expr, $cols:expr, $seed:expr) => {{
-            let (rows, cols, seed) = ($rows, $cols, $seed);
-            let w = $data(rows * cols, seed);
-            let (x, v, d) = (
-                $data(rows, seed ^ 1),
-                $data(rows, seed ^ 2),
-                $data(cols, seed ^ 3),
-            );
+        ($data:ident, $bits:ident, $rows:expr, $cols:expr, $seed:expr, $off:expr) => {{
+            let (rows, cols, seed, off) = ($rows, $cols, $seed, $off);
+            // Every slice starts some entries into its buffer: the AVX2 kernels peel entries to
+            // reach a 32-byte boundary, and every alignment must give the same bits.
+            let size = rows * cols;
+            let w_buf = $data(size + 8, seed);
+            let (x_buf, v_buf) = ($data(rows + 8, seed ^ 1), $data(rows + 8, seed ^ 2));
+            let (xo, vo) = ((off * 3) % 8, (off * 5) % 8);
+            let (x, v) = (&x_buf[xo..xo + rows], &v_buf[vo..vo + rows]);
+            let w = &w_buf[off..off + size];
+            let d = $data(cols, seed ^ 3);
             let a = $data(1, seed ^ 4)[0];
 
-            prop_assert_eq!(super::dot(&x, &v).to_bits(), kernels::dot(&x, &v).to_bits());
+            prop_assert_eq!(super::dot(x, v).to_bits(), kernels::dot(x, v).to_bits());
 
             for reverse in [false, true] {
                 let (mut o1, mut o2) = (vec![0.0; cols], vec![0.0; cols]);
-                super::gemv_tr(&mut o1, &w, &v, reverse);
-                kernels::gemv_tr(&mut o2, &w, &v, false);
+                super::gemv_tr(&mut o1, w, v, reverse);
+                kernels::gemv_tr(&mut o2, w, v, false);
                 prop_assert_eq!($bits(&o1), $bits(&o2));
 
-                let (mut w1, mut w2) = (w.clone(), w.clone());
-                super::ger_gemv_tr(&mut o1, &mut w1, &x, &d, &v, reverse);
-                kernels::ger_gemv_tr(&mut o2, &mut w2, &x, &d, &v, false);
+                let (mut w1, mut w2) = (w_buf.clone(), w_buf.clone());
+                super::ger_gemv_tr(&mut o1, &mut w1[off..off + size], x, &d, v, reverse);
+                kernels::ger_gemv_tr(&mut o2, &mut w2[off..off + size], x, &d, v, false);
                 prop_assert_eq!($bits(&o1), $bits(&o2));
                 prop_assert_eq!($bits(&w1), $bits(&w2));
             }
 
             let (mut o1, mut o2) = (vec![0.0; rows], vec![0.0; rows]);
-            super::gemv(&mut o1, &w, &d);
-            kernels::gemv(&mut o2, &w, &d);
+            super::gemv(&mut o1, w, &d);
+            kernels::gemv(&mut o2, w, &d);
             prop_assert_eq!($bits(&o1), $bits(&o2));
 
-            let (mut w1, mut w2) = (w.clone(), w.clone());
-            super::ger(&mut w1, a, &x, &d);
-            kernels::ger(&mut w2, a, &x, &d);
+            let (mut w1, mut w2) = (w_buf.clone(), w_buf.clone());
+            super::ger(&mut w1[off..off + size], a, x, &d);
+            kernels::ger(&mut w2[off..off + size], a, x, &d);
             prop_assert_eq!($bits(&w1), $bits(&w2));
 
-            let (mut w1, mut w2) = (w.clone(), w.clone());
-            super::gemv_ger(&mut o1, &mut w1, &d, a, &x);
-            kernels::gemv_ger(&mut o2, &mut w2, &d, a, &x);
+            let (mut w1, mut w2) = (w_buf.clone(), w_buf.clone());
+            super::gemv_ger(&mut o1, &mut w1[off..off + size], &d, a, x);
+            kernels::gemv_ger(&mut o2, &mut w2[off..off + size], &d, a, x);
             prop_assert_eq!($bits(&o1), $bits(&o2));
             prop_assert_eq!($bits(&w1), $bits(&w2));
 
-            let (mut y1, mut y2) = (v.clone(), v.clone());
-            super::axpy(&mut y1, a, &x);
-            kernels::axpy(&mut y2, a, &x);
-            prop_assert_eq!($bits(&y1), $bits(&y2));
-            super::hadamard_mut(&mut y1, &x);
-            kernels::hadamard_mut(&mut y2, &x);
-            prop_assert_eq!($bits(&y1), $bits(&y2));
-            super::hadamard_to(&mut y1, &x, &v);
-            kernels::hadamard_to(&mut y2, &x, &v);
-            prop_assert_eq!($bits(&y1), $bits(&y2));
+            let (mut y1, mut y2) = (v_buf.clone(), v_buf.clone());
+            let (y1, y2) = (&mut y1[off..off + rows], &mut y2[off..off + rows]);
+            super::axpy(y1, a, x);
+            kernels::axpy(y2, a, x);
+            prop_assert_eq!($bits(y1), $bits(y2));
+            super::hadamard_mut(y1, x);
+            kernels::hadamard_mut(y2, x);
+            prop_assert_eq!($bits(y1), $bits(y2));
+            super::hadamard_to(y1, x, v);
+            kernels::hadamard_to(y2, x, v);
+            prop_assert_eq!($bits(y1), $bits(y2));
         }};
     }
 
     proptest! {
         #[test]
         fn dispatched_kernels_match_the_baseline_build_bit_for_bit_f64(
-            rows in 1usize..70, cols in 0usize..11, seed in any::<u64>(),
+            rows in 1usize..70, cols in 0usize..11, seed in any::<u64>(), off in 0usize..8,
         ) {
-            same_bits!(data, bits64, rows, cols, seed);
+            same_bits!(data, bits64, rows, cols, seed, off);
         }
 
         #[test]
         fn dispatched_kernels_match_the_baseline_build_bit_for_bit_f32(
-            rows in 1usize..70, cols in 0usize..11, seed in any::<u64>(),
+            rows in 1usize..70, cols in 0usize..11, seed in any::<u64>(), off in 0usize..8,
         ) {
-            same_bits!(data32, bits32, rows, cols, seed);
+            same_bits!(data32, bits32, rows, cols, seed, off);
         }
+    }
+
+    /// The long columns that the AVX2 kernels align by peeling rows (at least 512 `f64` or 1024
+    /// `f32` rows, a multiple of the register width), at every alignment.
+    #[test]
+    fn long_columns_match_the_baseline_build_at_every_alignment() {
+        fn check() -> Result<(), TestCaseError> {
+            for (rows, cols) in [(512, 5), (784, 4), (1032, 1)] {
+                for off in 0..8 {
+                    same_bits!(data, bits64, rows, cols, rows as u64 + off as u64, off);
+                }
+            }
+            for (rows, cols) in [(1024, 5), (1048, 2)] {
+                for off in 0..8 {
+                    same_bits!(data32, bits32, rows, cols, rows as u64 + off as u64, off);
+                }
+            }
+            Ok(())
+        }
+        check().unwrap();
     }
 }
