@@ -1,23 +1,20 @@
-//! Data sets: samples as the columns of two matrices.
+//! Datasets: samples as the columns of two matrices.
 
 use backprop_linalg::{Matrix, Real};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, Error, Result};
+use crate::{Error, Result};
 
-/// A data set of `m >= 1` samples `(x_k, y_k)`, stored as columns: `x` is `n_0 x m` and `y` is
-/// `n_d x m` (column-major, so each sample is one contiguous slice).
+/// A dataset of `m` samples `(x_k, y_k)`: `x` is `n_inputs x m` and `y` is `n_outputs x m`, one
+/// sample a column, so that each sample's input and target are contiguous slices.
 ///
 /// ```
 /// use backprop_optim::Dataset;
-/// let xor = Dataset::from_rows(
-///     &[vec![0.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0], vec![1.0, 1.0]],
-///     &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
-/// )?;
-/// assert_eq!((xor.len(), xor.inputs(), xor.outputs()), (4, 2, 1));
-/// assert_eq!((xor.x(2), xor.y(2)), (&[1.0, 0.0][..], &[1.0][..]));
+/// let data = Dataset::from_rows(&[vec![0.0, 1.0], vec![1.0, 0.0]], &[vec![1.0], vec![1.0]])?;
+/// assert_eq!((data.len(), data.inputs(), data.outputs()), (2, 2, 1));
+/// assert_eq!(data.x(1), &[1.0, 0.0]);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -27,10 +24,10 @@ pub struct Dataset<T: Real = f64> {
 }
 
 impl<T: Real> Dataset<T> {
-    /// A data set from inputs `x` (`n_0 x m`) and targets `y` (`n_d x m`), one sample a column.
+    /// A dataset from inputs `x` (`n_inputs x m`) and targets `y` (`n_outputs x m`).
     ///
     /// # Errors
-    /// [`Error::Data`] if the column counts differ, there are no samples, or a width is 0.
+    /// [`Error::Data`] if the column counts differ, or there are no samples, inputs or outputs.
     pub fn new(x: Matrix<T>, y: Matrix<T>) -> Result<Self> {
         if x.ncols() != y.ncols() {
             return Err(Error::Data {
@@ -44,26 +41,26 @@ impl<T: Real> Dataset<T> {
         }
         if x.nrows() == 0 || y.nrows() == 0 {
             return Err(Error::Data {
-                message: "samples need at least one input and one target value".into(),
+                message: "samples need at least one input and one target".into(),
             });
         }
         Ok(Dataset { x, y })
     }
 
-    /// A data set from rows, one sample per row: `x_rows[k]` is `x_k`, `y_rows[k]` is `y_k`.
+    /// A dataset from one row per sample.
     ///
     /// # Errors
-    /// [`Error::Data`] for different row counts, no rows, or rows of different lengths.
+    /// [`Error::Data`] for ragged rows, different row counts or an empty dataset.
     pub fn from_rows(x_rows: &[Vec<T>], y_rows: &[Vec<T>]) -> Result<Self> {
-        fn matrix<T: Real>(rows: &[Vec<T>], what: &str) -> Result<Matrix<T>> {
+        let columns = |rows: &[Vec<T>], what: &str| -> Result<Matrix<T>> {
             let n = rows.first().map_or(0, Vec::len);
-            if let Some((k, row)) = rows.iter().enumerate().find(|(_, r)| r.len() != n) {
+            if let Some(k) = rows.iter().position(|r| r.len() != n) {
                 return Err(Error::Data {
-                    message: format!("{what} row {k} has {} values, row 0 has {n}", row.len()),
+                    message: format!("{what} row {k} has {} values, row 0 has {n}", rows[k].len()),
                 });
             }
-            Ok(Matrix::from_fn(n, rows.len(), |r, c| rows[c][r]))
-        }
+            Ok(Matrix::from_fn(n, rows.len(), |i, j| rows[j][i]))
+        };
         if x_rows.len() != y_rows.len() {
             return Err(Error::Data {
                 message: format!(
@@ -73,7 +70,7 @@ impl<T: Real> Dataset<T> {
                 ),
             });
         }
-        Dataset::new(matrix(x_rows, "input")?, matrix(y_rows, "target")?)
+        Dataset::new(columns(x_rows, "input")?, columns(y_rows, "target")?)
     }
 
     /// The number of samples `m`.
@@ -81,7 +78,7 @@ impl<T: Real> Dataset<T> {
         self.x.ncols()
     }
 
-    /// Always false: a data set has at least one sample.
+    /// Always false: a dataset has at least one sample.
     pub fn is_empty(&self) -> bool {
         self.x.ncols() == 0
     }
@@ -96,59 +93,59 @@ impl<T: Real> Dataset<T> {
         self.y.nrows()
     }
 
-    /// The input `x_k` of sample `k`.
+    /// Sample `k`'s input.
     ///
     /// # Panics
     /// If `k >= len()`.
     pub fn x(&self, k: usize) -> &[T] {
-        let n = self.x.nrows();
+        let n = self.inputs();
         &self.x.as_slice()[k * n..(k + 1) * n]
     }
 
-    /// The target `y_k` of sample `k`.
+    /// Sample `k`'s target.
     ///
     /// # Panics
     /// If `k >= len()`.
     pub fn y(&self, k: usize) -> &[T] {
-        let n = self.y.nrows();
+        let n = self.outputs();
         &self.y.as_slice()[k * n..(k + 1) * n]
     }
 
-    /// All inputs, `n_0 x m`.
-    pub fn x_matrix(&self) -> &Matrix<T> {
+    /// All inputs, one sample a column.
+    pub fn inputs_matrix(&self) -> &Matrix<T> {
         &self.x
     }
 
-    /// All targets, `n_d x m`.
-    pub fn y_matrix(&self) -> &Matrix<T> {
+    /// All targets, one sample a column.
+    pub fn targets_matrix(&self) -> &Matrix<T> {
         &self.y
     }
 
-    /// The samples at `indices`, in that order (repeats allowed).
+    /// The samples at `indices`, in that order.
     ///
     /// # Panics
-    /// If `indices` is empty or holds an index `>= len()`.
+    /// If an index is out of range, or `indices` is empty.
     pub fn subset(&self, indices: &[usize]) -> Dataset<T> {
         assert!(!indices.is_empty(), "subset: no indices");
         let pick =
-            |m: &Matrix<T>| Matrix::from_fn(m.nrows(), indices.len(), |r, c| m[(r, indices[c])]);
+            |m: &Matrix<T>| Matrix::from_fn(m.nrows(), indices.len(), |i, j| m[(i, indices[j])]);
         Dataset {
             x: pick(&self.x),
             y: pick(&self.y),
         }
     }
 
-    /// A seeded random split into `(train, validation)` with `round(fraction * m)` validation
-    /// samples, at least 1 and at most `m - 1`. Both parts keep the data order; which samples go
-    /// where depends on `seed` alone (a [`ChaCha8Rng`] shuffle of `0..m`).
+    /// A seeded random split into `(train, validation)`, with `round(fraction m)` validation
+    /// samples, at least one and leaving at least one for training. The same `seed` gives the same
+    /// split on every machine (ChaCha8, stream 2).
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] unless `0 < fraction < 1`; [`Error::Data`] for fewer than 2 samples.
+    /// [`Error::InvalidConfig`] unless `0 < fraction < 1`; [`Error::Data`] with fewer than 2 samples.
     pub fn split(&self, fraction: f64, seed: u64) -> Result<(Dataset<T>, Dataset<T>)> {
         if !(fraction > 0.0 && fraction < 1.0) {
-            return Err(invalid(
-                "validation fraction",
-                format!("{fraction} is not between 0 and 1 (exclusive)"),
+            return Err(crate::error::invalid(
+                "validation",
+                format!("the validation fraction must be between 0 and 1, not {fraction}"),
             ));
         }
         let m = self.len();
@@ -157,13 +154,25 @@ impl<T: Real> Dataset<T> {
                 message: format!("cannot split {m} sample(s) into training and validation"),
             });
         }
-        let n_val = ((fraction * m as f64).round() as usize).clamp(1, m - 1);
+        let k = ((fraction * m as f64).round() as usize).clamp(1, m - 1);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(2);
         let mut order: Vec<usize> = (0..m).collect();
-        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-        let (val, train) = order.split_at_mut(n_val);
-        val.sort_unstable();
+        order.shuffle(&mut rng);
+        let (validation, train) = order.split_at(k);
+        let (mut train, mut validation) = (train.to_vec(), validation.to_vec());
+        // Keep data order inside each part: easier to read and to reproduce by hand.
         train.sort_unstable();
-        Ok((self.subset(train), self.subset(val)))
+        validation.sort_unstable();
+        Ok((self.subset(&train), self.subset(&validation)))
+    }
+
+    /// Converts to another precision.
+    pub fn cast<U: Real>(&self) -> Dataset<U> {
+        Dataset {
+            x: self.x.map(|v| U::from_f64(v.as_f64())),
+            y: self.y.map(|v| U::from_f64(v.as_f64())),
+        }
     }
 }
 
@@ -171,50 +180,37 @@ impl<T: Real> Dataset<T> {
 mod tests {
     use super::*;
 
-    fn line(m: usize) -> Dataset {
-        let x: Vec<Vec<f64>> = (0..m).map(|k| vec![k as f64]).collect();
-        let y: Vec<Vec<f64>> = (0..m).map(|k| vec![2.0 * k as f64]).collect();
+    fn data(m: usize) -> Dataset<f64> {
+        let x: Vec<Vec<f64>> = (0..m).map(|k| vec![k as f64, -(k as f64)]).collect();
+        let y: Vec<Vec<f64>> = (0..m).map(|k| vec![(k % 2) as f64]).collect();
         Dataset::from_rows(&x, &y).unwrap()
     }
 
     #[test]
-    fn split_partitions_the_samples_deterministically() {
-        let data = line(10);
-        let (train, val) = data.split(0.3, 7).unwrap();
-        assert_eq!((train.len(), val.len()), (7, 3));
-        let mut all: Vec<f64> = (0..7).map(|k| train.x(k)[0]).collect();
-        all.extend((0..3).map(|k| val.x(k)[0]));
-        all.sort_by(f64::total_cmp);
-        assert_eq!(all, (0..10).map(|k| k as f64).collect::<Vec<_>>());
-        for k in 0..3 {
-            assert_eq!(val.y(k)[0], 2.0 * val.x(k)[0]);
-        }
-        assert_eq!(data.split(0.3, 7).unwrap(), (train, val.clone()));
-        let others = (0..20)
-            .filter(|&s| data.split(0.3, s).unwrap().1 != val)
-            .count();
-        assert!(others > 0, "the split ignores its seed");
+    fn split_is_seeded_disjoint_and_complete() {
+        let d = data(50);
+        let (train, val) = d.split(0.2, 7).unwrap();
+        assert_eq!((train.len(), val.len()), (40, 10));
+        let mut seen: Vec<f64> = (0..train.len())
+            .map(|k| train.x(k)[0])
+            .chain((0..val.len()).map(|k| val.x(k)[0]))
+            .collect();
+        seen.sort_by(f64::total_cmp);
+        assert_eq!(seen, (0..50).map(|k| k as f64).collect::<Vec<_>>());
+        assert_eq!(d.split(0.2, 7).unwrap(), (train.clone(), val.clone()));
+        assert_ne!(d.split(0.2, 8).unwrap().1, val);
     }
 
     #[test]
-    fn split_keeps_at_least_one_sample_on_each_side() {
-        let data = line(3);
-        assert_eq!(data.split(0.01, 1).unwrap().1.len(), 1);
-        assert_eq!(data.split(0.99, 1).unwrap().0.len(), 1);
-        assert!(matches!(
-            data.split(0.0, 1),
-            Err(Error::InvalidConfig { .. })
-        ));
-        assert!(matches!(line(1).split(0.5, 1), Err(Error::Data { .. })));
-    }
-
-    #[test]
-    fn bad_shapes_are_errors() {
+    fn bad_data_is_an_error() {
         assert!(
-            Dataset::<f64>::from_rows(&[vec![1.0], vec![1.0, 2.0]], &[vec![0.0], vec![1.0]])
+            Dataset::<f64>::from_rows(&[vec![1.0], vec![1.0, 2.0]], &[vec![0.0], vec![0.0]])
                 .is_err()
         );
-        assert!(Dataset::<f64>::from_rows(&[vec![1.0]], &[]).is_err());
         assert!(Dataset::<f64>::from_rows(&[], &[]).is_err());
+        assert!(Dataset::<f64>::from_rows(&[vec![1.0]], &[]).is_err());
+        assert!(data(1).split(0.5, 0).is_err());
+        assert!(data(5).split(1.0, 0).is_err());
+        assert!(data(5).split(f64::NAN, 0).is_err());
     }
 }

@@ -1,244 +1,134 @@
-//! The lecture's SGD and its extensions: mini-batches, sample orders, momentum, weight decay,
-//! learning-rate schedules, gradient clipping and early stopping.
+//! The lecture's SGD, and what users expect beyond it.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Instant;
 
-use backprop_linalg::{axpy, Real};
+use backprop_linalg::Real;
 use backprop_network::{BatchWorkspace, Gradients, Network, Workspace};
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{invalid, Error, Result};
-use crate::{Dataset, Observer};
+use crate::{error::invalid, Dataset, Error, Result};
 
 /// The order in which an epoch visits the samples.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Order {
     /// A fresh random permutation every epoch (sampling without replacement).
     #[default]
     Shuffle,
-    /// `m` samples drawn uniformly with replacement every epoch: the lecture's "take a random
-    /// sample".
+    /// `m` samples drawn uniformly with replacement: the lecture's "take a random `(x, y)`".
     Replacement,
-    /// The data order every epoch, to reproduce a computation by hand. Uses no randomness.
+    /// Data order every epoch, so that a run can be reproduced by hand.
     Fixed,
 }
 
-impl Order {
-    /// Writes this epoch's sample indices into `order` (length `m`).
-    fn fill(self, order: &mut [usize], rng: &mut ChaCha8Rng) {
-        let m = order.len();
-        match self {
-            Order::Shuffle => order.shuffle(rng),
-            Order::Replacement => order.iter_mut().for_each(|k| *k = rng.random_range(0..m)),
-            Order::Fixed => order.iter_mut().enumerate().for_each(|(i, k)| *k = i),
-        }
-    }
-}
-
-impl fmt::Display for Order {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Order::Shuffle => "shuffle",
-            Order::Replacement => "replacement",
-            Order::Fixed => "fixed",
-        })
-    }
-}
-
-impl FromStr for Order {
-    type Err = Error;
-
-    /// Parses `shuffle`, `replacement` (or `random`) and `fixed` (or `sequential`).
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "shuffle" => Ok(Order::Shuffle),
-            "replacement" | "random" => Ok(Order::Replacement),
-            "fixed" | "sequential" => Ok(Order::Fixed),
-            _ => Err(Error::Parse {
-                what: "order",
-                input: s.to_owned(),
-                expected: "shuffle, replacement or fixed",
-            }),
-        }
-    }
-}
-
-/// The learning rate `eta_t` of epoch `t = 0, 1, ...` (constant within an epoch).
-///
-/// Written and parsed as `constant`, `inverse:K` and `step:FACTOR:EVERY`; serialized as that string.
-///
-/// ```
-/// use backprop_optim::Schedule;
-/// let s: Schedule = "step:0.5:10".parse()?;
-/// assert_eq!(s, Schedule::StepDecay { factor: 0.5, every: 10 });
-/// assert_eq!((s.rate(0.1, 9), s.rate(0.1, 10)), (0.1, 0.05));
-/// assert_eq!(Schedule::InverseScaling { k: 1.0 }.rate(0.1, 1), 0.05);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// How the learning rate changes with the epoch `t` (counted from 0).
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(try_from = "String", into = "String")]
+#[serde(rename_all = "kebab-case", tag = "kind")]
 #[non_exhaustive]
 pub enum Schedule {
-    /// `eta_t = eta`.
+    /// `eta` throughout.
     #[default]
     Constant,
-    /// `eta_t = eta / (1 + k t)`.
+    /// `eta / (1 + k t)`.
     InverseScaling {
-        /// The decay rate `k >= 0`.
+        /// The decay `k >= 0`.
         k: f64,
     },
-    /// `eta_t = eta factor^floor(t / every)`.
+    /// `eta factor^floor(t / every)`.
     StepDecay {
-        /// The factor applied every `every` epochs, `> 0`.
+        /// The factor, in `(0, 1]`.
         factor: f64,
-        /// The epochs between two decays, `>= 1`.
+        /// Epochs between decays, `>= 1`.
         every: usize,
     },
 }
 
 impl Schedule {
-    /// `eta_t` for base rate `eta` in epoch `t` (counted from 0).
-    pub fn rate(&self, eta: f64, t: usize) -> f64 {
-        match *self {
+    /// The learning rate in epoch `t` for a base rate `eta`.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_optim::Schedule;
+    /// let s = Schedule::StepDecay { factor: 0.5, every: 10 };
+    /// assert_eq!(s.rate(0.2, 9), 0.2);
+    /// assert_eq!(s.rate(0.2, 25), 0.05);
+    /// assert_eq!(Schedule::InverseScaling { k: 1.0 }.rate(0.2, 1), 0.1);
+    /// ```
+    pub fn rate(self, eta: f64, t: usize) -> f64 {
+        match self {
             Schedule::Constant => eta,
             Schedule::InverseScaling { k } => eta / (1.0 + k * t as f64),
             Schedule::StepDecay { factor, every } => {
-                let n = (t / every.max(1)).min(i32::MAX as usize) as i32;
-                eta * factor.powi(n)
+                eta * factor.powi(i32::try_from(t / every.max(1)).unwrap_or(i32::MAX))
             }
         }
     }
 
-    fn validate(&self) -> Result<()> {
-        match *self {
-            Schedule::Constant => Ok(()),
-            Schedule::InverseScaling { k } if k.is_finite() && k >= 0.0 => Ok(()),
-            Schedule::StepDecay { factor, every }
-                if factor.is_finite() && factor > 0.0 && every >= 1 =>
-            {
-                Ok(())
-            }
-            s => Err(invalid(
-                "schedule",
-                format!("{s}: k must be finite and >= 0, factor finite and > 0, every >= 1"),
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn validate(self) -> Result<()> {
         match self {
-            Schedule::Constant => f.write_str("constant"),
-            Schedule::InverseScaling { k } => write!(f, "inverse:{k}"),
-            Schedule::StepDecay { factor, every } => write!(f, "step:{factor}:{every}"),
+            Schedule::InverseScaling { k } if !(k >= 0.0 && k.is_finite()) => Err(invalid(
+                "schedule",
+                format!("inverse-scaling k must be >= 0, not {k}"),
+            )),
+            Schedule::StepDecay { factor, .. } if !(factor > 0.0 && factor <= 1.0) => Err(invalid(
+                "schedule",
+                format!("step-decay factor must be in (0, 1], not {factor}"),
+            )),
+            Schedule::StepDecay { every: 0, .. } => Err(invalid(
+                "schedule",
+                "step-decay period must be at least 1 epoch",
+            )),
+            _ => Ok(()),
         }
     }
 }
 
-impl FromStr for Schedule {
-    type Err = Error;
-
-    /// Parses `constant`, `inverse:K` and `step:FACTOR:EVERY`.
-    fn from_str(s: &str) -> Result<Self> {
-        let err = || Error::Parse {
-            what: "schedule",
-            input: s.to_owned(),
-            expected: "constant, inverse:K or step:FACTOR:EVERY",
-        };
-        let lower = s.trim().to_ascii_lowercase();
-        let parts: Vec<&str> = lower.split(':').collect();
-        let schedule = match parts.as_slice() {
-            ["constant"] => Schedule::Constant,
-            ["inverse", k] => Schedule::InverseScaling {
-                k: k.parse().map_err(|_| err())?,
-            },
-            ["step", factor, every] => Schedule::StepDecay {
-                factor: factor.parse().map_err(|_| err())?,
-                every: every.parse().map_err(|_| err())?,
-            },
-            _ => return Err(err()),
-        };
-        schedule.validate().map_err(|_| err())?;
-        Ok(schedule)
-    }
-}
-
-impl From<Schedule> for String {
-    fn from(s: Schedule) -> String {
-        s.to_string()
-    }
-}
-
-impl TryFrom<String> for Schedule {
-    type Error = Error;
-
-    fn try_from(s: String) -> Result<Self> {
-        s.parse()
-    }
-}
-
-/// Momentum, in the form of Sutskever et al. (2013): with gradient `g`,
-///
-/// - classical: `v <- mu v - eta g(W)`, `W <- W + v`;
-/// - Nesterov: `v <- mu v - eta g(W + mu v)`, `W <- W + v` (the gradient at the look-ahead point).
+/// Momentum: a velocity `u` with `u <- mu u + g`; classical steps `W <- W - eta u`, Nesterov's
+/// steps `W <- W - eta (g + mu u)` (the form of Sutskever et al. 2013 as PyTorch writes it).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Momentum {
     /// The momentum coefficient `mu`, in `[0, 1)`.
     pub mu: f64,
-    /// Nesterov's accelerated gradient instead of classical momentum.
+    /// Nesterov's look-ahead form.
     pub nesterov: bool,
 }
 
-/// The settings of one SGD run. `SgdConfig::default()` is the lecture's SGD: batch 1, constant
-/// rate, nothing else.
+/// The configuration of one SGD run.
 ///
-/// One step on a mini-batch `B` (in this order): the mean gradient `g` of the loss over `B`; if
-/// `clip_norm = c` and `||g|| > c`, `g <- g c / ||g||` (norm over all weights and biases); with
-/// weight decay `lambda`, `g_W <- g_W + lambda W` for the weights (not the biases), that is L2
-/// regularization `lambda/2 ||W||^2`; then `W <- W - eta_t g`, or the [`Momentum`] update.
+/// The default is the lecture's algorithm: one random sample per step (`batch_size` 1), a
+/// constant rate, no momentum, no weight decay.
 ///
 /// ```
-/// use backprop_optim::{Momentum, SgdConfig};
-/// let cfg = SgdConfig {
-///     learning_rate: 0.05,
-///     batch_size: 8,
-///     momentum: Some(Momentum { mu: 0.9, nesterov: true }),
-///     ..Default::default()
-/// };
-/// cfg.validate()?;
-/// assert!(SgdConfig { batch_size: 0, ..cfg }.validate().is_err());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// use backprop_optim::SgdConfig;
+/// let cfg = SgdConfig { learning_rate: 0.5, epochs: 10, ..Default::default() };
+/// assert!(cfg.validate().is_ok());
+/// assert!(SgdConfig { learning_rate: -1.0, ..cfg }.validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(default)]
 pub struct SgdConfig {
-    /// The base learning rate `eta > 0` (default 0.1).
+    /// The learning rate `eta > 0`.
     pub learning_rate: f64,
-    /// Passes over the training data (default 100, at least 1).
+    /// Epochs (passes of `m` steps' worth of samples), `>= 1`.
     pub epochs: usize,
-    /// Samples per step (default 1, the lecture's SGD); the last batch of an epoch may be smaller.
+    /// Samples per step; 1 is the lecture's SGD, larger is a mini-batch with the mean gradient.
     pub batch_size: usize,
-    /// Sample order within an epoch.
+    /// The sample order.
     pub order: Order,
-    /// Momentum, classical or Nesterov (default none).
+    /// Momentum, if any.
     pub momentum: Option<Momentum>,
-    /// L2 weight decay `lambda >= 0` on the weights (default 0).
+    /// L2 weight decay `lambda`: adds `lambda W_i` to `dL/dW_i` (not to the biases).
     pub weight_decay: f64,
-    /// The learning-rate schedule over epochs.
+    /// The learning-rate schedule.
     pub schedule: Schedule,
-    /// Clips the gradient to this Euclidean norm (default none).
+    /// Rescales a gradient whose Euclidean norm exceeds this to this norm.
     pub clip_norm: Option<f64>,
-    /// Early stopping: stop after this many epochs without a new lowest validation loss (the
-    /// training loss without a validation set) and restore the weights of the best epoch.
+    /// Early stopping: stop when the validation loss has not improved for this many epochs and
+    /// restore the weights of the best epoch (needs a validation set).
     pub patience: Option<usize>,
 }
 
@@ -264,46 +154,46 @@ impl SgdConfig {
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first field out of range.
     pub fn validate(&self) -> Result<()> {
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
             return Err(invalid(
                 "learning_rate",
-                format!("{} must be finite and > 0", self.learning_rate),
+                format!("must be a positive number, not {}", self.learning_rate),
             ));
         }
         if self.epochs == 0 {
-            return Err(invalid("epochs", "at least 1 epoch"));
+            return Err(invalid("epochs", "must be at least 1"));
         }
         if self.batch_size == 0 {
-            return Err(invalid("batch_size", "at least 1 sample per batch"));
+            return Err(invalid("batch_size", "must be at least 1"));
         }
         if let Some(m) = self.momentum {
             if !(0.0..1.0).contains(&m.mu) {
                 return Err(invalid(
                     "momentum",
-                    format!("mu = {} must be in [0, 1)", m.mu),
+                    format!("must be in [0, 1), not {}", m.mu),
                 ));
             }
         }
-        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(invalid(
                 "weight_decay",
-                format!("{} must be finite and >= 0", self.weight_decay),
+                format!("must be >= 0, not {}", self.weight_decay),
             ));
         }
-        self.schedule.validate()?;
         if let Some(c) = self.clip_norm {
-            if !(c.is_finite() && c > 0.0) {
-                return Err(invalid("clip_norm", format!("{c} must be finite and > 0")));
+            if !(c > 0.0 && c.is_finite()) {
+                return Err(invalid("clip_norm", format!("must be positive, not {c}")));
             }
         }
         if self.patience == Some(0) {
-            return Err(invalid("patience", "at least 1 epoch"));
+            return Err(invalid("patience", "must be at least 1 epoch"));
         }
-        Ok(())
+        self.schedule.validate()
     }
 
-    /// True for the lecture's plain step: batch 1, no momentum, no weight decay, no clipping.
-    pub fn is_plain(&self) -> bool {
+    /// True for the lecture's plain step: one sample, no momentum, decay or clipping. Such runs
+    /// take the fused steps of [`Network::sgd_session`].
+    fn is_plain(&self) -> bool {
         self.batch_size == 1
             && self.momentum.is_none()
             && self.weight_decay == 0.0
@@ -311,274 +201,203 @@ impl SgdConfig {
     }
 }
 
-/// The record of one training run.
+/// What a run did, epoch by epoch.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct History {
-    /// Mean training loss after each epoch (`train_loss[t]` after epoch `t + 1`).
+    /// Mean training loss after each epoch.
     pub train_loss: Vec<f64>,
-    /// Mean validation loss after each epoch; empty without a validation set.
+    /// Mean validation loss after each epoch (empty without validation).
     pub validation_loss: Vec<f64>,
-    /// Validation accuracy after each epoch; empty unless classifying with a validation set.
+    /// Validation accuracy after each epoch (empty unless classifying with validation).
     pub validation_accuracy: Vec<f64>,
-    /// Epochs run (fewer than asked after early stopping or divergence).
+    /// Epochs run (fewer than configured after early stopping or divergence).
     pub epochs: usize,
-    /// The epoch (1-based) with the lowest validation loss (training loss without validation);
-    /// 0 if none was finite. With early stopping, the returned weights are this epoch's.
+    /// The epoch (from 0) with the lowest validation loss, or training loss without validation.
     pub best_epoch: usize,
-    /// True if a loss or weight became NaN or infinite; the run stopped there.
+    /// True when a loss or a weight became NaN or infinite: the run stopped there.
     pub diverged: bool,
-    /// Wall time of the run in seconds.
+    /// Wall-clock seconds.
     pub seconds: f64,
 }
 
-/// The mean loss `1/m sum_k L(forward(x_k), y_k)` of `net` over `data`, summed in sample order
-/// in `f64`. Allocates one workspace.
-///
-/// # Errors
-/// [`Error::DataShape`] if the data does not fit the network.
-pub fn mean_loss<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
-    check_data(net, data, "data")?;
-    Ok(mean_loss_with(net, data, &mut net.workspace()))
-}
-
-/// The fraction of samples classified right: for `n_d >= 2` outputs the argmax of the prediction
-/// against the argmax of the target; for one output, prediction `> 0.5` against target `> 0.5`.
-/// The prediction is `v_d` (squared loss) or `softmax(v_d)` (cross-entropy).
-///
-/// # Errors
-/// [`Error::DataShape`] if the data does not fit the network.
-pub fn accuracy<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
-    check_data(net, data, "data")?;
-    Ok(accuracy_with(
-        net,
-        data,
-        &mut net.workspace(),
-        &mut vec![T::zero(); net.outputs()],
-    ))
-}
-
-pub(crate) fn check_data<T: Real>(
-    net: &Network<T>,
-    data: &Dataset<T>,
-    what: &'static str,
-) -> Result<()> {
-    let (inputs, targets) = match what {
-        "training" => ("training inputs", "training targets"),
-        "validation" => ("validation inputs", "validation targets"),
-        _ => ("inputs", "targets"),
-    };
-    if data.inputs() != net.inputs() {
-        return Err(Error::DataShape {
-            what: inputs,
-            expected: net.inputs(),
-            got: data.inputs(),
-        });
+/// Progress reports from training, for progress bars. Called from worker threads.
+pub trait Observer: Sync {
+    /// Epoch `epoch` (from 0) of restart `restart` ended with mean training loss `train_loss`.
+    fn epoch_done(&self, restart: usize, epoch: usize, train_loss: f64) {
+        let _ = (restart, epoch, train_loss);
     }
-    if data.outputs() != net.outputs() {
-        return Err(Error::DataShape {
-            what: targets,
-            expected: net.outputs(),
-            got: data.outputs(),
+
+    /// A restart finished.
+    fn restart_done(&self, summary: &crate::RunSummary) {
+        let _ = summary;
+    }
+}
+
+/// An observer that ignores everything.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+/// Evaluation buffers, made once per run.
+struct Evaluator<T: Real> {
+    ws: Workspace<T>,
+    out: Vec<T>,
+}
+
+impl<T: Real> Evaluator<T> {
+    fn new(net: &Network<T>) -> Self {
+        Evaluator {
+            ws: net.workspace(),
+            out: vec![T::zero(); net.outputs()],
+        }
+    }
+
+    fn mean_loss(&mut self, net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+        let mut total = 0.0;
+        for k in 0..data.len() {
+            total += net.loss_of(&mut self.ws, data.x(k), data.y(k))?.as_f64();
+        }
+        Ok(total / data.len() as f64)
+    }
+
+    fn accuracy(&mut self, net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+        let mut right = 0usize;
+        for k in 0..data.len() {
+            net.predict_to(&mut self.ws, data.x(k), &mut self.out)?;
+            if class_of(&self.out) == class_of(data.y(k)) {
+                right += 1;
+            }
+        }
+        Ok(right as f64 / data.len() as f64)
+    }
+}
+
+/// The class a vector stands for: the index of its largest entry (first on ties), or for a single
+/// value whether it is above 0.5.
+fn class_of<T: Real>(v: &[T]) -> usize {
+    if v.len() == 1 {
+        return usize::from(v[0].as_f64() > 0.5);
+    }
+    let mut best = 0;
+    for (k, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = k;
+        }
+    }
+    best
+}
+
+pub(crate) fn check_data<T: Real>(net: &Network<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+    if data.inputs() != net.inputs() || data.outputs() != net.outputs() {
+        return Err(Error::Data {
+            message: format!(
+                "{what} data has {} inputs and {} targets, the network {} and {}",
+                data.inputs(),
+                data.outputs(),
+                net.inputs(),
+                net.outputs()
+            ),
         });
     }
     Ok(())
 }
 
-/// [`mean_loss`] on a caller's workspace; shapes already checked. Allocates nothing.
-pub(crate) fn mean_loss_with<T: Real>(
-    net: &Network<T>,
-    data: &Dataset<T>,
-    ws: &mut Workspace<T>,
-) -> f64 {
-    let mut sum = 0.0;
-    for k in 0..data.len() {
-        // Shapes were checked by the caller, so this cannot fail.
-        match net.loss_of(ws, data.x(k), data.y(k)) {
-            Ok(l) => sum += l.as_f64(),
-            Err(_) => return f64::NAN,
-        }
-    }
-    sum / data.len() as f64
+/// The mean loss of `net` over `data`.
+///
+/// # Errors
+/// [`Error::Data`] if the data does not fit the network.
+pub fn mean_loss<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+    check_data(net, data, "evaluation")?;
+    Evaluator::new(net).mean_loss(net, data)
 }
 
-/// [`accuracy`] on caller buffers; shapes already checked. Allocates nothing.
-pub(crate) fn accuracy_with<T: Real>(
-    net: &Network<T>,
-    data: &Dataset<T>,
-    ws: &mut Workspace<T>,
-    out: &mut [T],
-) -> f64 {
-    let half = T::from_f64(0.5);
-    let argmax = |v: &[T]| {
-        v.iter()
-            .enumerate()
-            .fold((0, T::neg_infinity()), |(bi, bv), (i, &x)| {
-                if x > bv {
-                    (i, x)
-                } else {
-                    (bi, bv)
-                }
-            })
-            .0
-    };
-    let mut right = 0usize;
-    for k in 0..data.len() {
-        if net.predict_to(ws, data.x(k), out).is_err() {
-            return f64::NAN;
-        }
-        let y = data.y(k);
-        let ok = if out.len() == 1 {
-            (out[0] > half) == (y[0] > half)
-        } else {
-            argmax(out) == argmax(y)
-        };
-        right += usize::from(ok);
-    }
-    right as f64 / data.len() as f64
+/// The fraction of samples classified right: the largest output against the largest target entry
+/// (one-hot targets), or for a single output, output and target on the same side of 0.5.
+///
+/// # Errors
+/// [`Error::Data`] if the data does not fit the network.
+pub fn accuracy<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+    check_data(net, data, "evaluation")?;
+    Evaluator::new(net).accuracy(net, data)
 }
 
-/// Copies every weight and bias of `from` into `to` (same shape). Allocates nothing.
-fn copy_params<T: Real>(to: &mut Network<T>, from: &Network<T>) {
-    for (t, f) in to.params_mut().zip(from.params()) {
-        t.copy_from_slice(f);
-    }
-}
-
-/// The lecture's step on one sample, fused (forward, backward and update in one pass): the one
-/// place that calls it, so that a faster stepper can be swapped in here.
-#[inline]
-fn plain_step<T: Real>(
-    net: &mut Network<T>,
-    ws: &mut Workspace<T>,
-    x: &[T],
-    y: &[T],
-    eta: T,
-) -> Result<T> {
-    Ok(net.sgd_step(ws, x, y, eta)?)
-}
-
-/// The buffers of one run, made once: every step reuses them.
+/// One step's buffers, made once per run: nothing is allocated per step.
 struct Stepper<T: Real> {
-    plain: bool,
     ws: Workspace<T>,
     batch: Option<BatchWorkspace<T>>,
     grads: Gradients<T>,
     velocity: Option<Gradients<T>>,
-    /// `W + mu v`, where Nesterov's gradient is taken.
-    look_ahead: Option<Network<T>>,
-    mu: T,
-    weight_decay: T,
-    clip_norm: Option<T>,
 }
 
 impl<T: Real> Stepper<T> {
-    fn new(net: &Network<T>, cfg: &SgdConfig, capacity: usize) -> Result<Self> {
-        let nesterov = cfg.momentum.is_some_and(|m| m.nesterov);
-        Ok(Stepper {
-            plain: cfg.is_plain(),
-            ws: net.workspace(),
-            batch: if cfg.batch_size > 1 {
-                Some(net.batch_workspace(capacity)?)
-            } else {
-                None
-            },
-            grads: net.gradients(),
-            velocity: cfg.momentum.map(|_| net.gradients()),
-            look_ahead: nesterov.then(|| net.clone()),
-            mu: T::from_f64(cfg.momentum.map_or(0.0, |m| m.mu)),
-            weight_decay: T::from_f64(cfg.weight_decay),
-            clip_norm: cfg.clip_norm.map(T::from_f64),
-        })
+    /// The gradient of the samples `chunk` (mean for a mini-batch) into `self.grads`, and the loss.
+    fn gradient(&mut self, net: &Network<T>, data: &Dataset<T>, chunk: &[usize]) -> Result<T> {
+        match (&mut self.batch, chunk) {
+            (None, &[k]) | (Some(_), &[k]) => {
+                net.forward(&mut self.ws, data.x(k))?;
+                Ok(net.backward(&mut self.ws, data.y(k), &mut self.grads)?)
+            }
+            (Some(bws), _) => {
+                for (j, &k) in chunk.iter().enumerate() {
+                    bws.load(j, data.x(k), data.y(k))?;
+                }
+                net.forward_batch(bws, chunk.len())?;
+                Ok(net.backward_batch(bws, chunk.len(), &mut self.grads)?)
+            }
+            (None, _) => unreachable!("batches above 1 have a batch workspace"),
+        }
     }
 
-    /// One step on the samples `batch` of `data`; returns the (mean) loss before the step.
-    fn step(
-        &mut self,
-        net: &mut Network<T>,
-        data: &Dataset<T>,
-        batch: &[usize],
-        eta: T,
-    ) -> Result<T> {
-        if self.plain {
-            let k = batch[0];
-            return plain_step(net, &mut self.ws, data.x(k), data.y(k), eta);
+    /// Weight decay, clipping and momentum on `self.grads`, then `W <- W - eta step`.
+    fn apply(&mut self, net: &mut Network<T>, cfg: &SgdConfig, eta: T) -> Result<()> {
+        if cfg.weight_decay > 0.0 {
+            let lambda = T::from_f64(cfg.weight_decay);
+            // Slices alternate W_0, b_0, W_1, ...: decay the weights, not the biases.
+            for (k, (g, w)) in self.grads.slices_mut().zip(net.params()).enumerate() {
+                if k % 2 == 0 {
+                    backprop_linalg::axpy(g, lambda, w);
+                }
+            }
         }
-        // Where the gradient is taken: W, or Nesterov's look-ahead W + mu v.
-        let at: &Network<T> = match (&mut self.look_ahead, &self.velocity) {
-            (Some(look), Some(v)) => {
-                for ((l, w), v) in look.params_mut().zip(net.params()).zip(v.slices()) {
-                    for ((l, &w), &v) in l.iter_mut().zip(w).zip(v) {
-                        *l = w + self.mu * v;
-                    }
-                }
-                look
-            }
-            _ => net,
-        };
-        let loss = match &mut self.batch {
-            None => {
-                at.forward(&mut self.ws, data.x(batch[0]))?;
-                at.backward(&mut self.ws, data.y(batch[0]), &mut self.grads)?
-            }
-            Some(bw) => {
-                for (j, &k) in batch.iter().enumerate() {
-                    bw.load(j, data.x(k), data.y(k))?;
-                }
-                at.forward_batch(bw, batch.len())?;
-                at.backward_batch(bw, batch.len(), &mut self.grads)?
-            }
-        };
-        if let Some(c) = self.clip_norm {
-            let norm = self.grads.norm();
+        if let Some(c) = cfg.clip_norm {
+            let norm = self.grads.norm().as_f64();
             if norm > c {
-                self.grads.scale(c / norm);
+                self.grads.scale(T::from_f64(c / norm));
             }
         }
-        if self.weight_decay != T::zero() {
-            // Slices alternate W_0, b_0, W_1, b_1, ...: decay the weights only.
-            for (g, p) in self.grads.slices_mut().zip(at.params()).step_by(2) {
-                axpy(g, self.weight_decay, p);
+        match (cfg.momentum, &mut self.velocity) {
+            (Some(m), Some(u)) => {
+                let mu = T::from_f64(m.mu);
+                u.scale(mu);
+                u.add_scaled(T::one(), &self.grads);
+                if m.nesterov {
+                    // g + mu u, built in the gradient buffer.
+                    self.grads.add_scaled(mu, u);
+                    net.update(-eta, &self.grads)?;
+                } else {
+                    net.update(-eta, u)?;
+                }
             }
+            _ => net.update(-eta, &self.grads)?,
         }
-        match &mut self.velocity {
-            None => net.update(-eta, &self.grads)?,
-            Some(v) => {
-                v.scale(self.mu);
-                v.add_scaled(-eta, &self.grads);
-                net.update(T::one(), v)?;
-            }
-        }
-        Ok(loss)
+        Ok(())
     }
 }
 
-/// One training run of `net` on `train`: the lecture's SGD with the extensions of `cfg`.
+/// Trains `net` by SGD on `train`, from its current weights; returns the history.
 ///
-/// `rng` drives the sample order (nothing else); `observer` hears of every epoch, tagged with
-/// `restart`. After each epoch the mean training loss (and validation loss and accuracy) is
-/// evaluated on the weights at that point. The buffers are made once; no step allocates.
-///
-/// A step whose loss is NaN or infinite, or an epoch that ends with such a mean loss or with
-/// non-finite weights, stops the run with `diverged` set (the weights are left as they are).
-/// With `patience`, the weights of the best epoch are restored at the end (unless diverged).
-///
-/// ```
-/// use backprop_optim::{initialize, train, Activation, Dataset, Init, Network, NoObserver, SgdConfig};
-/// use rand::SeedableRng;
-/// let data = Dataset::from_rows(&[vec![-1.0], vec![0.0], vec![1.0]], &[vec![-2.0], vec![0.0], vec![2.0]])?;
-/// let mut net = Network::builder(1).layer(1, Activation::Identity).build::<f64>()?;
-/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-/// initialize(&mut net, Init::Uniform { a: 0.5 }, &mut rng);
-/// let cfg = SgdConfig { learning_rate: 0.2, epochs: 50, ..Default::default() };
-/// let history = train(&mut net, &data, None, &cfg, false, &mut rng, &NoObserver, 0)?;
-/// assert!(!history.diverged && history.train_loss[49] < 1e-6);
-/// assert!((net.layers()[0].weights()[(0, 0)] - 2.0).abs() < 1e-3);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
+/// Each step takes the samples of the next chunk of the epoch's order (`cfg.batch_size` of them),
+/// computes their (mean) gradient by backpropagation and updates
+/// `W_i <- W_i - eta dL/dW_i`. After each epoch the mean training loss (and validation loss and,
+/// for `classification`, accuracy) is recorded and `observer` told. A NaN or infinite loss stops
+/// the run and marks it diverged. With `cfg.patience` and a validation set, training stops when
+/// the validation loss has not improved for that many epochs, and the best epoch's weights are
+/// restored. `rng` drives the sample order only; `restart` is passed to `observer`.
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] for a bad `cfg`, [`Error::DataShape`] if a data set does not fit
-/// `net`.
+/// [`Error::InvalidConfig`] for a bad configuration, [`Error::Data`] for data that does not fit
+/// the network.
 #[allow(clippy::too_many_arguments)]
 pub fn train<T: Real>(
     net: &mut Network<T>,
@@ -597,77 +416,225 @@ pub fn train<T: Real>(
     }
     let start = Instant::now();
     let m = train.len();
-    let capacity = cfg.batch_size.min(m);
-    let mut stepper = Stepper::new(net, cfg, capacity)?;
+    let batch = cfg.batch_size.min(m);
     let mut order: Vec<usize> = (0..m).collect();
-    let mut out = vec![T::zero(); net.outputs()];
-    let mut best_net = cfg.patience.map(|_| net.clone());
-    let mut history = History {
-        train_loss: Vec::with_capacity(cfg.epochs),
-        validation_loss: Vec::with_capacity(if validation.is_some() { cfg.epochs } else { 0 }),
-        validation_accuracy: Vec::with_capacity(if validation.is_some() && classification {
-            cfg.epochs
+    let mut stepper = Stepper {
+        ws: net.workspace(),
+        batch: if batch > 1 {
+            Some(net.batch_workspace(batch)?)
         } else {
-            0
-        }),
-        ..History::default()
+            None
+        },
+        grads: net.gradients(),
+        velocity: cfg.momentum.map(|_| net.gradients()),
     };
-    let mut best = f64::INFINITY;
-    let mut since_best = 0;
-    for epoch in 0..cfg.epochs {
+    let mut eval = Evaluator::new(net);
+    let mut history = History::default();
+    let early_stopping = cfg.patience.filter(|_| validation.is_some());
+    let mut best: Option<(f64, usize, Option<Network<T>>)> = None;
+
+    'epochs: for epoch in 0..cfg.epochs {
+        match cfg.order {
+            Order::Shuffle => order.shuffle(rng),
+            Order::Replacement => order.iter_mut().for_each(|k| *k = rng.random_range(0..m)),
+            Order::Fixed => {}
+        }
         let eta = T::from_f64(cfg.schedule.rate(cfg.learning_rate, epoch));
-        cfg.order.fill(&mut order, rng);
-        let mut finite = true;
-        for batch in order.chunks(capacity) {
-            if !stepper.step(net, train, batch, eta)?.is_finite() {
-                finite = false;
-                break;
+        if cfg.is_plain() {
+            // The lecture's step, with the first layer's update fused into the next forward
+            // product; the session applies the last update when it ends with the epoch.
+            let mut session = net.sgd_session(&mut stepper.ws)?;
+            for &k in &order {
+                if !session.step(train.x(k), train.y(k), eta)?.is_finite() {
+                    history.diverged = true;
+                    break 'epochs;
+                }
+            }
+        } else {
+            for chunk in order.chunks(batch) {
+                let loss = stepper.gradient(net, train, chunk)?;
+                if !loss.is_finite() || !stepper.grads.is_finite() {
+                    history.diverged = true;
+                    break 'epochs;
+                }
+                stepper.apply(net, cfg, eta)?;
             }
         }
-        let train_loss = mean_loss_with(net, train, &mut stepper.ws);
-        history.train_loss.push(train_loss);
-        history.epochs = epoch + 1;
-        if !(finite && train_loss.is_finite() && net.is_finite()) {
+        let train_loss = eval.mean_loss(net, train)?;
+        if !train_loss.is_finite() || !net.is_finite() {
             history.diverged = true;
-            observer.epoch_done(restart, epoch + 1, train_loss);
             break;
         }
-        let monitored = match validation {
-            Some(v) => {
-                let loss = mean_loss_with(net, v, &mut stepper.ws);
-                history.validation_loss.push(loss);
-                if classification {
-                    history.validation_accuracy.push(accuracy_with(
-                        net,
-                        v,
-                        &mut stepper.ws,
-                        &mut out,
-                    ));
-                }
-                loss
+        history.train_loss.push(train_loss);
+        history.epochs = epoch + 1;
+        let mut score = train_loss;
+        if let Some(v) = validation {
+            score = eval.mean_loss(net, v)?;
+            history.validation_loss.push(score);
+            if classification {
+                history.validation_accuracy.push(eval.accuracy(net, v)?);
             }
-            None => train_loss,
-        };
-        observer.epoch_done(restart, epoch + 1, train_loss);
-        if monitored < best {
-            best = monitored;
-            since_best = 0;
-            history.best_epoch = epoch + 1;
-            if let Some(b) = &mut best_net {
-                copy_params(b, net);
-            }
-        } else {
-            since_best += 1;
-            if cfg.patience.is_some_and(|p| since_best >= p) {
+        }
+        observer.epoch_done(restart, epoch, train_loss);
+        let improved = best.as_ref().is_none_or(|(s, _, _)| score < *s);
+        if improved {
+            let keep = early_stopping.map(|_| net.clone());
+            best = Some((score, epoch, keep));
+        } else if let (Some(patience), Some((_, best_epoch, _))) = (early_stopping, &best) {
+            if epoch - best_epoch >= patience {
                 break;
             }
         }
     }
-    if let Some(b) = &best_net {
-        if !history.diverged && history.best_epoch > 0 {
-            copy_params(net, b);
+    if let Some((_, epoch, kept)) = best {
+        history.best_epoch = epoch;
+        if let Some(kept) = kept {
+            if !history.diverged {
+                *net = kept;
+            }
         }
     }
     history.seconds = start.elapsed().as_secs_f64();
     Ok(history)
+}
+
+impl fmt::Display for Order {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Order::Shuffle => "shuffle",
+            Order::Replacement => "replacement",
+            Order::Fixed => "fixed",
+        })
+    }
+}
+
+impl FromStr for Order {
+    type Err = Error;
+
+    /// Parses `shuffle`, `replacement` and `fixed`.
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "shuffle" => Ok(Order::Shuffle),
+            "replacement" | "with-replacement" | "random" => Ok(Order::Replacement),
+            "fixed" | "none" | "data" => Ok(Order::Fixed),
+            _ => Err(Error::Parse(format!(
+                "unknown sample order {s:?} (expected shuffle, replacement or fixed)"
+            ))),
+        }
+    }
+}
+
+impl fmt::Display for Schedule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Schedule::Constant => f.write_str("constant"),
+            Schedule::InverseScaling { k } => write!(f, "inverse:{k}"),
+            Schedule::StepDecay { factor, every } => write!(f, "step:{factor}:{every}"),
+        }
+    }
+}
+
+impl FromStr for Schedule {
+    type Err = Error;
+
+    /// Parses `constant`, `inverse:K` (`eta / (1 + K t)`) and `step:FACTOR:EVERY`.
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        let bad = || {
+            Error::Parse(format!(
+                "unknown schedule {s:?} (expected constant, inverse:K or step:FACTOR:EVERY)"
+            ))
+        };
+        let schedule = match parts.as_slice() {
+            ["constant"] => Schedule::Constant,
+            ["inverse", k] => Schedule::InverseScaling {
+                k: k.parse().map_err(|_| bad())?,
+            },
+            ["step", factor, every] => Schedule::StepDecay {
+                factor: factor.parse().map_err(|_| bad())?,
+                every: every.parse().map_err(|_| bad())?,
+            },
+            _ => return Err(bad()),
+        };
+        schedule
+            .validate()
+            .map_err(|e| Error::Parse(e.to_string()))?;
+        Ok(schedule)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for o in [Order::Shuffle, Order::Replacement, Order::Fixed] {
+            assert_eq!(o.to_string().parse::<Order>().unwrap(), o);
+        }
+        for s in [
+            Schedule::Constant,
+            Schedule::InverseScaling { k: 0.01 },
+            Schedule::StepDecay {
+                factor: 0.5,
+                every: 10,
+            },
+        ] {
+            assert_eq!(s.to_string().parse::<Schedule>().unwrap(), s);
+        }
+        assert!("step:2:10".parse::<Schedule>().is_err());
+        assert!("step:0.5:0".parse::<Schedule>().is_err());
+        assert!("cosine".parse::<Schedule>().is_err());
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let bad = [
+            SgdConfig {
+                learning_rate: f64::NAN,
+                ..Default::default()
+            },
+            SgdConfig {
+                epochs: 0,
+                ..Default::default()
+            },
+            SgdConfig {
+                batch_size: 0,
+                ..Default::default()
+            },
+            SgdConfig {
+                momentum: Some(Momentum {
+                    mu: 1.0,
+                    nesterov: false,
+                }),
+                ..Default::default()
+            },
+            SgdConfig {
+                patience: Some(0),
+                ..Default::default()
+            },
+        ];
+        let fields = [
+            "learning_rate",
+            "epochs",
+            "batch_size",
+            "momentum",
+            "patience",
+        ];
+        for (cfg, field) in bad.iter().zip(fields) {
+            match cfg.validate() {
+                Err(Error::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{field}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn class_of_takes_argmax_or_threshold() {
+        assert_eq!(class_of(&[0.2_f64, 0.7, 0.1]), 1);
+        assert_eq!(class_of(&[0.6_f64]), 1);
+        assert_eq!(class_of(&[0.4_f64]), 0);
+        assert_eq!(class_of(&[0.5_f64, 0.5]), 0);
+    }
 }
