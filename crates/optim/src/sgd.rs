@@ -431,7 +431,10 @@ pub fn train<T: Real>(
     let mut eval = Evaluator::new(net);
     let mut history = History::default();
     let early_stopping = cfg.patience.filter(|_| validation.is_some());
-    let mut best: Option<(f64, usize, Option<Network<T>>)> = None;
+    // The best epoch so far: its score and index. With early stopping its weights are copied into
+    // `kept`, allocated once here, so an improving epoch costs a copy and no allocation.
+    let mut best: Option<(f64, usize)> = None;
+    let mut kept = early_stopping.map(|_| net.clone());
 
     'epochs: for epoch in 0..cfg.epochs {
         match cfg.order {
@@ -476,26 +479,35 @@ pub fn train<T: Real>(
             }
         }
         observer.epoch_done(restart, epoch, train_loss);
-        let improved = best.as_ref().is_none_or(|(s, _, _)| score < *s);
+        let improved = best.is_none_or(|(s, _)| score < s);
         if improved {
-            let keep = early_stopping.map(|_| net.clone());
-            best = Some((score, epoch, keep));
-        } else if let (Some(patience), Some((_, best_epoch, _))) = (early_stopping, &best) {
+            best = Some((score, epoch));
+            if let Some(kept) = kept.as_mut() {
+                copy_params(kept, net);
+            }
+        } else if let (Some(patience), Some((_, best_epoch))) = (early_stopping, best) {
             if epoch - best_epoch >= patience {
                 break;
             }
         }
     }
-    if let Some((_, epoch, kept)) = best {
+    if let Some((_, epoch)) = best {
         history.best_epoch = epoch;
-        if let Some(kept) = kept {
+        if let Some(kept) = kept.as_ref() {
             if !history.diverged {
-                *net = kept;
+                copy_params(net, kept);
             }
         }
     }
     history.seconds = start.elapsed().as_secs_f64();
     Ok(history)
+}
+
+/// Copies the weights and biases of `src` into `dst`, a network of the same architecture.
+fn copy_params<T: Real>(dst: &mut Network<T>, src: &Network<T>) {
+    for (d, s) in dst.params_mut().zip(src.params()) {
+        d.copy_from_slice(s);
+    }
 }
 
 impl fmt::Display for Order {
