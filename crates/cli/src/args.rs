@@ -309,8 +309,11 @@ pub struct Hidden(pub Vec<usize>);
 
 fn parse_hidden(s: &str) -> Result<Hidden, String> {
     let s = s.trim();
-    if s.eq_ignore_ascii_case("none") || s.is_empty() {
+    if s.eq_ignore_ascii_case("none") {
         return Ok(Hidden(Vec::new()));
+    }
+    if s.is_empty() {
+        return Err("empty: give widths as N[,N...], or none for no hidden layer".to_owned());
     }
     s.split(',')
         .map(|w| match w.trim().parse::<usize>() {
@@ -411,6 +414,7 @@ mod tests {
         assert_eq!(parse_hidden("32, 16"), Ok(Hidden(vec![32, 16])));
         assert_eq!(parse_hidden("none"), Ok(Hidden(vec![])));
         assert!(parse_hidden("0").is_err());
+        assert!(parse_hidden("").is_err());
         assert!(parse_positive("-1").is_err());
         assert!(parse_positive("nan").is_err());
         assert_eq!(parse_shard("1/4"), Ok((1, 4)));

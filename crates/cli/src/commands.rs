@@ -142,10 +142,17 @@ fn finish_experiment(
         write_atomic(path, plot::restarts_svg(report)?.as_bytes())?;
     }
     let Some(best) = &report.best else {
-        return Err(Failure(
-            "every restart diverged: no best model (try a smaller --lr)".to_owned(),
-        )
-        .into());
+        // A shard without a best is no failure of the experiment: its partial report is written
+        // and the merge chooses among all shards. Only a model or picture asked of it cannot be.
+        if report.shard.is_some() && out.is_none() && boundary.is_none() {
+            return Ok(());
+        }
+        let why = if report.runs.is_empty() {
+            "this shard has no restarts: no best model to write"
+        } else {
+            "every restart diverged: no best model (try a smaller --lr)"
+        };
+        return Err(Failure(why.to_owned()).into());
     };
     let model = Model::from_file(best.model.clone(), "the best model")?;
     if let Some(path) = out {

@@ -85,15 +85,20 @@ impl Table {
     ///
     /// # Errors
     /// As [`read_path`](Self::read_path).
-    pub fn read_csv<R: Read>(reader: R, source: &str) -> Result<Table> {
+    pub fn read_csv<R: Read>(mut reader: R, source: &str) -> Result<Table> {
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .with_context(|| format!("{source}: cannot read"))?;
+        let lines = Lines::new(&bytes);
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
             .trim(csv::Trim::All)
-            .from_reader(reader);
+            .from_reader(bytes.as_slice());
         let header: Vec<String> = csv
             .headers()
-            .map_err(|e| csv_error(source, &e))?
+            .map_err(|e| csv_error(source, &lines, &e))?
             .iter()
             .map(str::to_owned)
             .collect();
@@ -118,9 +123,9 @@ impl Table {
             match csv.read_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {}
-                Err(e) => return Err(csv_error(source, &e)),
+                Err(e) => return Err(csv_error(source, &lines, &e)),
             }
-            let line = record.position().map_or(0, |p| p.line());
+            let line = record.position().map_or(0, |p| lines.line(p.byte()));
             // A line with nothing on it is not a row.
             if record.len() == 1 && record[0].is_empty() {
                 continue;
@@ -201,15 +206,49 @@ impl Table {
     }
 }
 
-fn csv_error(source: &str, e: &csv::Error) -> anyhow::Error {
+/// Line numbers of byte offsets in a text: `\n`, `\r\n` and a lone `\r` each end a line. (The
+/// csv crate's own `Position::line` counts a `\r\n` line end twice.)
+struct Lines<'a> {
+    text: &'a [u8],
+    /// The byte offsets at which lines 2, 3, ... start.
+    starts: Vec<u64>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a [u8]) -> Lines<'a> {
+        let mut starts = Vec::new();
+        for (k, &b) in text.iter().enumerate() {
+            let ends = b == b'\n' || (b == b'\r' && text.get(k + 1) != Some(&b'\n'));
+            if ends {
+                starts.push(k as u64 + 1);
+            }
+        }
+        Lines { text, starts }
+    }
+
+    /// The line, counted from 1, of a record that the csv reader says starts at byte `offset`:
+    /// the line of its first byte after any line ends (the reader counts the `\n` of a `\r\n`
+    /// as the start of the next record).
+    fn line(&self, offset: u64) -> u64 {
+        let skip = self
+            .text
+            .iter()
+            .skip(offset as usize)
+            .take_while(|&&b| b == b'\n' || b == b'\r')
+            .count();
+        1 + self.starts.partition_point(|&s| s <= offset + skip as u64) as u64
+    }
+}
+
+fn csv_error(source: &str, lines: &Lines<'_>, e: &csv::Error) -> anyhow::Error {
     match e.kind() {
         csv::ErrorKind::Io(io) => anyhow::anyhow!("{source}: cannot read: {io}"),
         csv::ErrorKind::Utf8 { pos, err } => {
-            let line = pos.as_ref().map_or(0, csv::Position::line);
+            let line = pos.as_ref().map_or(0, |p| lines.line(p.byte()));
             anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", err.field() + 1)
         }
         _ => match e.position() {
-            Some(p) => anyhow::anyhow!("{source}:{}: {e}", p.line()),
+            Some(p) => anyhow::anyhow!("{source}:{}: {e}", lines.line(p.byte())),
             None => anyhow::anyhow!("{source}: {e}"),
         },
     }
@@ -495,6 +534,15 @@ fn classes_of(table: &Table, t: usize) -> Result<Vec<String>> {
                 table.header[t]
             );
         }
+        if field.parse::<f64>().is_ok_and(|x| !x.is_finite()) {
+            bail!(
+                "{}:{}:{}: {field} in column {:?} is not a class label",
+                table.source,
+                row.line,
+                t + 1,
+                table.header[t]
+            );
+        }
         names.insert(class_name(field));
     }
     let mut classes: Vec<String> = names.into_iter().collect();
@@ -616,6 +664,23 @@ mod tests {
         };
         let e = Labeled::from_table(&t, &sel).unwrap_err();
         assert!(format!("{e:#}").starts_with("t.csv:1: unknown column \"z\""));
+    }
+
+    #[test]
+    fn line_numbers_hold_for_every_line_ending() {
+        for end in ["\n", "\r\n", "\r"] {
+            let text = ["x1,x2,y", "1,2,0", "", "3,4,1", "5,abc,0", "7,8,1", ""].join(end);
+            let t = table(&text).unwrap();
+            assert_eq!(t.rows.len(), 4, "{end:?}");
+            let e = Labeled::from_table(&t, &Selection::default()).unwrap_err();
+            assert!(
+                format!("{e:#}").starts_with("t.csv:5:2: \"abc\""),
+                "{end:?}: {e:#}"
+            );
+            let ragged = ["a,b", "1,2", "3"].join(end);
+            let e = table(&ragged).unwrap_err();
+            assert!(format!("{e:#}").starts_with("t.csv:3:2:"), "{end:?}: {e:#}");
+        }
     }
 
     #[test]

@@ -375,6 +375,9 @@ impl Report {
                 }
                 out.push('\n');
             }
+            None if self.runs.is_empty() => {
+                out.push_str("best: none, this shard has no restarts\n");
+            }
             None => out.push_str("best: none, every restart diverged\n"),
         }
         if let Some(s) = &self.spread {

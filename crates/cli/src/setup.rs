@@ -152,6 +152,11 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
     let preset = preset(&args.data.data);
     let sgd = sgd_config(args)?;
     let validation = args.data.validation.unwrap_or(preset.validation);
+    if sgd.patience.is_some() && validation <= 0.0 {
+        bail!(
+            "--patience stops on the validation loss: give --validation F too (a fraction above 0)"
+        );
+    }
     let (raw, x, y, model) = match from {
         None => {
             let raw = load_data(&args.data, args.seed)?;
@@ -337,7 +342,7 @@ pub struct ModelData<'a> {
 /// The rows of `--data` as `model` reads them: its input columns (by name, or every column but
 /// the targets and dropped ones in file order), and its targets when the data has them
 /// (one-hot over the model's classes). With `need_targets`, data without the target columns is
-/// an error; without, `y` is left empty then.
+/// an error; without, the target columns are not read and `y` is left empty.
 ///
 /// # Errors
 /// Missing columns, a feature count that does not fit the network, bad numbers, unknown classes.
@@ -391,7 +396,8 @@ pub fn load_for_model(source: ModelData<'_>, model: &Model, need_targets: bool) 
             .collect::<Result<_>>()?
     };
     let x = table.numbers(&features)?;
-    let y = if have_targets {
+    // Prediction reads no targets: whatever stands in their columns (blank, a new label) is fine.
+    let y = if have_targets && need_targets {
         match model.task {
             Task::Classification => {
                 let &[t] = present.as_slice() else {

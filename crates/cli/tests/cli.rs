@@ -274,6 +274,76 @@ fn shards_merge_into_the_report_of_one_run() {
     );
 }
 
+#[test]
+fn a_shard_without_a_best_still_succeeds() {
+    let dir = temp();
+    let common = [
+        "restarts",
+        "--data",
+        "xor",
+        "--restarts",
+        "2",
+        "--epochs",
+        "3",
+        "-q",
+    ];
+    // More shards than restarts: shard 3/4 has none, and the merge still equals one run.
+    let whole = ok(dir.path(), &with(&common, &["--report", "whole.json"]));
+    for i in 0..4 {
+        let (shard, report) = (format!("{i}/4"), format!("part{i}.json"));
+        let run = ok(
+            dir.path(),
+            &with(&common, &["--shard", &shard, "--report", &report]),
+        );
+        if i >= 2 {
+            assert!(
+                run.stdout.contains("this shard has no restarts"),
+                "{}",
+                run.stdout
+            );
+        }
+    }
+    let merged = ok(
+        dir.path(),
+        &[
+            "merge",
+            "part0.json",
+            "part1.json",
+            "part2.json",
+            "part3.json",
+        ],
+    );
+    assert_eq!(merged.stdout, whole.stdout);
+    // A shard whose restarts all diverge writes its partial report and exits 0 (the merge
+    // chooses among all shards), but it cannot write a best model.
+    let diverging = [
+        "restarts",
+        "--data",
+        "sine",
+        "--restarts",
+        "2",
+        "--epochs",
+        "3",
+        "-q",
+        "--lr",
+        "1e6",
+        "--shard",
+        "1/2",
+        "--report",
+        "d.json",
+    ];
+    ok(dir.path(), &diverging);
+    assert!(dir.path().join("d.json").exists());
+    let run = backprop(dir.path(), &with(&diverging, &["--out", "m.json"]));
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("every restart diverged"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.path().join("m.json").exists());
+}
+
 /// Parses `backprop train ...` flags and trains in memory as the binary does.
 fn train_in_memory(args: &[&str]) -> optim::Run<f64> {
     let cli = Cli::try_parse_from(std::iter::once("backprop").chain(args.iter().copied()))
@@ -492,6 +562,30 @@ fn regression_evaluate_reports_the_error_in_target_units() {
 }
 
 #[test]
+fn predict_does_not_read_the_target_column() {
+    let dir = temp();
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "xor", "--epochs", "2", "-q", "--out", "m.json",
+        ],
+    );
+    // The target column blank, or holding a label the model has never seen.
+    write(dir.path(), "d.csv", "x1,x2,class\n0,1,\n1,1,?\n");
+    let run = ok(
+        dir.path(),
+        &["predict", "--model", "m.json", "--data", "d.csv"],
+    );
+    assert_eq!(run.stdout.lines().count(), 3, "{}", run.stdout);
+    // Evaluation needs the targets, and says which one is wrong.
+    bad(
+        dir.path(),
+        &["evaluate", "--model", "m.json", "--data", "d.csv"],
+        "d.csv:2:3",
+    );
+}
+
+#[test]
 fn a_minimal_model_file_reads_columns_in_file_order() {
     let dir = temp();
     write(
@@ -619,16 +713,77 @@ fn bad_data_is_named_by_file_line_and_column() {
     let mut args = train("good.csv");
     args.extend(["--drop".to_owned(), "q".to_owned()]);
     check(args, "good.csv:1: unknown column \"q\"");
+    // Windows line ends count one line each.
+    write(
+        d,
+        "crlf.csv",
+        "a,b,c\r\n1,2,0\r\n4,5,1\r\n1,x,0\r\n4,5,1\r\n",
+    );
+    check(
+        train("crlf.csv"),
+        "crlf.csv:4:2: \"x\" in column \"b\" is not a number",
+    );
+    // Class labels that are NaN or infinity are bad numbers too.
+    write(d, "labels.csv", "a,b,c\n1,2,0\n4,5,1\n1,2,NaN\n4,5,1\n");
+    let mut args = train("labels.csv");
+    args.extend(["--task".to_owned(), "classify".to_owned()]);
+    check(
+        args,
+        "labels.csv:4:3: NaN in column \"c\" is not a class label",
+    );
 }
 
 #[test]
 fn bad_flags_are_one_line_and_exit_code_2() {
     let dir = temp();
     let d = dir.path();
+    // Every case also asks for every output file, and none may appear.
+    let outputs = [
+        "--out",
+        "m.json",
+        "--report",
+        "r.json",
+        "--plot",
+        "p.svg",
+        "--boundary",
+        "b.svg",
+    ];
+    let bad = |d: &Path, args: &[&str], message: &str| {
+        let command = args.first().copied();
+        let mut args = args.to_vec();
+        let wanted: &[&str] = match command {
+            Some("train") => &outputs[..2],
+            Some("restarts") => &outputs,
+            _ => &[],
+        };
+        for flag in wanted.chunks(2) {
+            if !args.contains(&flag[0]) {
+                args.extend(flag);
+            }
+        }
+        bad(d, &args, message);
+        for file in ["m.json", "r.json", "p.svg", "b.svg"] {
+            assert!(!d.join(file).exists(), "{args:?} left {file}");
+        }
+    };
     bad(
         d,
         &["train", "--hidden", "0"],
         "a hidden layer needs at least 1 node",
+    );
+    bad(d, &["train", "--hidden", ""], "give widths as N[,N...]");
+    bad(
+        d,
+        &[
+            "restarts",
+            "--data",
+            "xor",
+            "--patience",
+            "3",
+            "--validation",
+            "0",
+        ],
+        "--patience stops on the validation loss",
     );
     bad(d, &["train", "--hidden", "4,x"], "is not a width");
     bad(d, &["train", "--lr", "-1"], "must be a positive number");
