@@ -173,7 +173,7 @@ impl<T: Real> Network<T> {
                 &ws.v[d].as_slice()[range.clone()],
                 &ws.y.as_slice()[range.clone()],
                 &mut ws.dv[d].as_mut_slice()[range],
-            );
+            )?;
         }
         let inv_b = T::one() / T::from_f64(b as f64);
         for i in (0..d).rev() {

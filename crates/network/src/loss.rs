@@ -5,16 +5,18 @@ use std::str::FromStr;
 
 use backprop_linalg::Real;
 
-use crate::Error;
+use crate::{Error, Result};
 
 /// A loss `L(y', y)` between the network's output `y' = v_d` and the target `y`.
 ///
 /// ```
 /// use backprop_network::Loss;
 /// let mut dv = [0.0; 2];
-/// let loss = Loss::Squared.gradient_to(&[1.0, 2.0], &[0.0, 2.0], &mut dv);
+/// let loss = Loss::Squared.gradient_to(&[1.0, 2.0], &[0.0, 2.0], &mut dv)?;
 /// assert_eq!(loss, 0.5);
 /// assert_eq!(dv, [1.0, 0.0]); // dL/dv_d = v_d - y
+/// assert!(Loss::Squared.value(&[1.0, 2.0], &[0.0]).is_err()); // lengths differ
+/// # Ok::<(), backprop_network::Error>(())
 /// ```
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
@@ -46,11 +48,11 @@ impl Loss {
 
     /// `L(v_d, y)`.
     ///
-    /// # Panics
-    /// If the lengths differ (the network checks them before it calls this).
-    pub fn value<T: Real>(self, v_d: &[T], y: &[T]) -> T {
-        assert_eq!(v_d.len(), y.len(), "loss: lengths differ");
-        match self {
+    /// # Errors
+    /// [`Error::Length`] if `y` is not as long as `v_d`.
+    pub fn value<T: Real>(self, v_d: &[T], y: &[T]) -> Result<T> {
+        same_length("target y", v_d.len(), y.len())?;
+        Ok(match self {
             Loss::Squared => {
                 let half = T::from_f64(0.5);
                 v_d.iter()
@@ -66,19 +68,17 @@ impl Loss {
                     .filter(|(_, &t)| t != T::zero())
                     .fold(T::zero(), |a, (&z, &t)| a + t * (lse - z))
             }
-        }
+        })
     }
 
     /// Writes `dL/dv_d` into `dv` and returns `L(v_d, y)`.
     ///
-    /// # Panics
-    /// If the lengths differ.
-    pub fn gradient_to<T: Real>(self, v_d: &[T], y: &[T], dv: &mut [T]) -> T {
-        assert!(
-            v_d.len() == y.len() && dv.len() == y.len(),
-            "loss gradient: lengths differ"
-        );
-        match self {
+    /// # Errors
+    /// [`Error::Length`] if `y` or `dv` is not as long as `v_d`.
+    pub fn gradient_to<T: Real>(self, v_d: &[T], y: &[T], dv: &mut [T]) -> Result<T> {
+        same_length("target y", v_d.len(), y.len())?;
+        same_length("gradient dL/dv_d", v_d.len(), dv.len())?;
+        Ok(match self {
             Loss::Squared => {
                 for ((d, &p), &t) in dv.iter_mut().zip(v_d).zip(y) {
                     *d = p - t;
@@ -97,24 +97,25 @@ impl Loss {
                 }
                 loss
             }
-        }
+        })
     }
 
     /// The prediction the loss implies from `v_d`: `v_d` itself for the squared loss, the class
     /// probabilities `softmax(v_d)` for cross-entropy.
     ///
-    /// # Panics
-    /// If the lengths differ.
+    /// # Errors
+    /// [`Error::Length`] if `out` is not as long as `v_d`.
     ///
     /// # Example
     /// ```
     /// use backprop_network::Loss;
     /// let mut p = [0.0; 2];
-    /// Loss::CrossEntropy.output_to(&[0.0, 0.0], &mut p);
+    /// Loss::CrossEntropy.output_to(&[0.0, 0.0], &mut p)?;
     /// assert_eq!(p, [0.5, 0.5]);
+    /// # Ok::<(), backprop_network::Error>(())
     /// ```
-    pub fn output_to<T: Real>(self, v_d: &[T], out: &mut [T]) {
-        assert_eq!(v_d.len(), out.len(), "output: lengths differ");
+    pub fn output_to<T: Real>(self, v_d: &[T], out: &mut [T]) -> Result<()> {
+        same_length("output", v_d.len(), out.len())?;
         match self {
             Loss::Squared => out.copy_from_slice(v_d),
             Loss::CrossEntropy => {
@@ -124,6 +125,20 @@ impl Loss {
                 }
             }
         }
+        Ok(())
+    }
+}
+
+/// [`Error::Length`] unless `got == expected`.
+fn same_length(what: &'static str, expected: usize, got: usize) -> Result<()> {
+    if got == expected {
+        Ok(())
+    } else {
+        Err(Error::Length {
+            what,
+            expected,
+            got,
+        })
     }
 }
 
@@ -160,19 +175,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn gradients_match_central_differences() {
+    fn gradients_match_central_differences() -> Result<()> {
         let y = [0.2, 0.0, 0.8];
         let v = [0.3_f64, -1.2, 2.0];
         for loss in Loss::ALL {
             let mut dv = [0.0; 3];
-            let l = loss.gradient_to(&v, &y, &mut dv);
-            assert!((l - loss.value(&v, &y)).abs() < 1e-15);
+            let l = loss.gradient_to(&v, &y, &mut dv)?;
+            assert!((l - loss.value(&v, &y)?).abs() < 1e-15);
             for k in 0..3 {
                 let h = 1e-6;
                 let (mut plus, mut minus) = (v, v);
                 plus[k] += h;
                 minus[k] -= h;
-                let numeric = (loss.value(&plus, &y) - loss.value(&minus, &y)) / (2.0 * h);
+                let numeric = (loss.value(&plus, &y)? - loss.value(&minus, &y)?) / (2.0 * h);
                 assert!(
                     (numeric - dv[k]).abs() < 1e-8,
                     "{loss} {k}: {numeric} vs {}",
@@ -180,21 +195,43 @@ mod tests {
                 );
             }
         }
+        Ok(())
     }
 
     #[test]
-    fn cross_entropy_is_stable_and_softmax_sums_to_one() {
+    fn lengths_that_differ_are_errors() {
+        let mut dv = [0.0; 2];
+        for loss in Loss::ALL {
+            assert!(matches!(
+                loss.value(&[1.0, 2.0], &[1.0]),
+                Err(Error::Length {
+                    expected: 2,
+                    got: 1,
+                    ..
+                })
+            ));
+            assert!(loss
+                .gradient_to(&[1.0, 2.0], &[1.0, 2.0, 3.0], &mut dv)
+                .is_err());
+            assert!(loss.gradient_to(&[1.0], &[1.0], &mut dv).is_err());
+            assert!(loss.output_to(&[1.0, 2.0, 3.0], &mut dv).is_err());
+        }
+    }
+
+    #[test]
+    fn cross_entropy_is_stable_and_softmax_sums_to_one() -> Result<()> {
         let v = [1000.0_f64, -1000.0, 999.0];
         let y = [0.0, 0.0, 1.0];
-        let l = Loss::CrossEntropy.value(&v, &y);
+        let l = Loss::CrossEntropy.value(&v, &y)?;
         assert!(
             (l - (1.0 + (1.0 + (-1.0_f64).exp()).ln())).abs() < 1e-9,
             "{l}"
         );
         let mut p = [0.0; 3];
-        Loss::CrossEntropy.output_to(&v, &mut p);
+        Loss::CrossEntropy.output_to(&v, &mut p)?;
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12);
         assert!(p[0] > p[2] && p[2] > p[1]);
+        Ok(())
     }
 
     #[test]

@@ -371,7 +371,7 @@ impl<T: Real> Network<T> {
     pub fn loss_of(&self, ws: &mut Workspace<T>, x: &[T], y: &[T]) -> Result<T> {
         Self::check_len("target y", self.outputs(), y.len())?;
         let v_d = self.forward(ws, x)?;
-        Ok(self.loss.value(v_d, y))
+        self.loss.value(v_d, y)
     }
 
     /// The prediction for one sample: `v_d` for the squared loss, `softmax(v_d)` (class
@@ -382,8 +382,7 @@ impl<T: Real> Network<T> {
     pub fn predict_to(&self, ws: &mut Workspace<T>, x: &[T], out: &mut [T]) -> Result<()> {
         Self::check_len("output buffer", self.outputs(), out.len())?;
         let v_d = self.forward(ws, x)?;
-        self.loss.output_to(v_d, out);
-        Ok(())
+        self.loss.output_to(v_d, out)
     }
 
     /// Backpropagation for the sample of the last forward pass on `ws`, with target `y`: writes
@@ -405,7 +404,7 @@ impl<T: Real> Network<T> {
             return Err(Error::NoForwardPass);
         }
         let d = self.layers.len();
-        let loss = self.loss.gradient_to(&ws.v[d], y, &mut ws.dv[d]);
+        let loss = self.loss.gradient_to(&ws.v[d], y, &mut ws.dv[d])?;
         for i in (0..d).rev() {
             let layer = &self.layers[i];
             let (below, above) = ws.dv.split_at_mut(i + 1);
@@ -446,7 +445,7 @@ impl<T: Real> Network<T> {
     pub fn sgd_step(&mut self, ws: &mut Workspace<T>, x: &[T], y: &[T], eta: T) -> Result<T> {
         Self::check_len("target y", self.outputs(), y.len())?;
         self.forward(ws, x)?;
-        let loss = self.backprop_update_above_first(ws, y, eta);
+        let loss = self.backprop_update_above_first(ws, y, eta)?;
         ger(&mut self.layers[0].w, -eta, &ws.v[0], &ws.dv[1]);
         Ok(loss)
     }
@@ -472,9 +471,9 @@ impl<T: Real> Network<T> {
         ws: &mut Workspace<T>,
         y: &[T],
         eta: T,
-    ) -> T {
+    ) -> Result<T> {
         let d = self.layers.len();
-        let loss = self.loss.gradient_to(&ws.v[d], y, &mut ws.dv[d]);
+        let loss = self.loss.gradient_to(&ws.v[d], y, &mut ws.dv[d])?;
         for i in (0..d).rev() {
             let layer = &mut self.layers[i];
             let (below, above) = ws.dv.split_at_mut(i + 1);
@@ -491,7 +490,7 @@ impl<T: Real> Network<T> {
         }
         // The weights change: the stored pass no longer belongs to them.
         ws.forwarded = false;
-        loss
+        Ok(loss)
     }
 
     /// `W_i += a G_i` and `b_i += a g_i` for every layer: with `a = -eta` and `grads` the gradient,

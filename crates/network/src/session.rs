@@ -99,7 +99,7 @@ impl<T: Real> SgdSession<'_, T> {
         first.activation.apply_to(s, &mut ws.v[1]);
         ws.v[0].copy_from_slice(x);
         net.forward_from(ws, 1, Sweep::Backward);
-        let loss = net.backprop_update_above_first(ws, y, eta);
+        let loss = net.backprop_update_above_first(ws, y, eta)?;
         // The first layer's update, W_0 += v_0 (-eta delta_1)^T, waits for the next step.
         for g in ws.dv[1].iter_mut() {
             *g *= -eta;
