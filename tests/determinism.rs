@@ -1,5 +1,5 @@
 //! Restarts are bit-identical for any thread count, and restart i is the same run alone or among
-//! others (STYLE.md, "Determinism across rayon threads").
+//! others: every random draw of a restart comes from its own seed, never from shared state.
 
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};

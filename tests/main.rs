@@ -1,4 +1,4 @@
-//! The integration tests of the workspace, one binary (see STYLE.md): each module a concern.
+//! The integration tests of the workspace, one binary (linked once, not once per file): each module a concern.
 
 mod alloc;
 mod determinism;

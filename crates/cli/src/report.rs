@@ -442,7 +442,13 @@ pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
         let Some(shard) = part.shard else {
             bail!("{name}: a whole report, not a shard (--shard I/N writes shards)");
         };
-        if part.config != first.config {
+        // The same data may stand at another path on another machine: the fingerprint of its
+        // numbers decides, not the path as typed.
+        let mut config = part.config.clone();
+        if config.data.fingerprint == first.config.data.fingerprint {
+            config.data.source.clone_from(&first.config.data.source);
+        }
+        if config != first.config {
             bail!(
                 "{name}: a different experiment from {first_name} ({} differs)",
                 config_difference(&part.config, &first.config)

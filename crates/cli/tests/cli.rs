@@ -344,6 +344,48 @@ fn a_shard_without_a_best_still_succeeds() {
     assert!(!dir.path().join("m.json").exists());
 }
 
+#[test]
+fn shards_of_the_same_data_at_other_paths_merge() {
+    let dir = temp();
+    let d = dir.path();
+    let rows: String = (0..40)
+        .map(|k| format!("{},{},{}\n", k % 7, k % 5, k % 2))
+        .collect();
+    write(d, "d.csv", &format!("a,b,y\n{rows}"));
+    std::fs::create_dir(d.join("elsewhere")).expect("mkdir");
+    write(d, "elsewhere/d.csv", &format!("a,b,y\n{rows}"));
+    let run = |data: &str, shard: &str, report: &str| {
+        ok(
+            d,
+            &[
+                "restarts",
+                "--data",
+                data,
+                "--restarts",
+                "4",
+                "--epochs",
+                "2",
+                "-q",
+                "--shard",
+                shard,
+                "--report",
+                report,
+            ],
+        );
+    };
+    run("d.csv", "0/2", "p0.json");
+    run("elsewhere/d.csv", "1/2", "p1.json");
+    ok(d, &["merge", "p0.json", "p1.json"]);
+    // Other numbers under the same name are another experiment.
+    write(d, "elsewhere/d.csv", &format!("a,b,y\n9,9,1\n{rows}"));
+    run("elsewhere/d.csv", "1/2", "p1.json");
+    bad(
+        d,
+        &["merge", "p0.json", "p1.json"],
+        "a different experiment",
+    );
+}
+
 /// Parses `backprop train ...` flags and trains in memory as the binary does.
 fn train_in_memory(args: &[&str]) -> optim::Run<f64> {
     let cli = Cli::try_parse_from(std::iter::once("backprop").chain(args.iter().copied()))
