@@ -179,6 +179,10 @@ pub struct TrainingArgs {
     /// Visit the samples in data order every epoch, so that a run can be redone by hand.
     #[arg(long)]
     pub no_shuffle: bool,
+    /// Draw every step's sample at random, with replacement (the lecture's "take a random
+    /// sample"); an epoch is as many draws as there are samples.
+    #[arg(long, conflicts_with_all = ["no_shuffle", "shuffle"])]
+    pub with_replacement: bool,
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use backprop_optim::{Experiment, History, RunSummary};
+use backprop_optim::{Experiment, History, Order, RunSummary, Schedule, SgdConfig};
 
 use crate::data::Task;
 use crate::model::{json_error, Model, ModelFile};
@@ -299,6 +299,10 @@ impl Report {
             c.init,
             c.seed,
         );
+        let extras = sgd_extras(&c.sgd);
+        if !extras.is_empty() {
+            let _ = writeln!(out, "    {}", extras.join(", "));
+        }
         if let Some(s) = self.shard {
             let _ = writeln!(
                 out,
@@ -389,7 +393,7 @@ impl Report {
                 loss(s.median),
                 loss(s.max),
                 s.within_10_percent,
-                self.runs.len()
+                s.converged
             );
         }
         let diverged: Vec<String> = self
@@ -518,6 +522,39 @@ pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
         spread,
         seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
     })
+}
+
+/// The SGD settings that differ from the lecture's plain SGD, as `name value` phrases.
+fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
+    let mut extras = Vec::new();
+    match sgd.order {
+        Order::Fixed => extras.push("samples in data order".to_owned()),
+        Order::Replacement => extras.push("samples drawn with replacement".to_owned()),
+        _ => {}
+    }
+    if let Some(m) = sgd.momentum {
+        let kind = if m.nesterov {
+            "Nesterov momentum"
+        } else {
+            "momentum"
+        };
+        extras.push(format!("{kind} {}", m.mu));
+    }
+    if sgd.weight_decay != 0.0 {
+        extras.push(format!("weight decay {}", sgd.weight_decay));
+    }
+    if sgd.schedule != Schedule::Constant {
+        extras.push(format!("schedule {}", sgd.schedule));
+    }
+    if let Some(c) = sgd.clip_norm {
+        extras.push(format!("gradient clipped at norm {c}"));
+    }
+    if let Some(p) = sgd.patience {
+        extras.push(format!(
+            "early stopping after {p} epochs without improvement"
+        ));
+    }
+    extras
 }
 
 /// The name of the first part of two configurations that differs.

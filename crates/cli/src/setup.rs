@@ -127,6 +127,8 @@ pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
         batch_size: args.batch_size,
         order: if args.no_shuffle {
             Order::Fixed
+        } else if args.with_replacement {
+            Order::Replacement
         } else {
             Order::Shuffle
         },

@@ -345,6 +345,47 @@ fn a_shard_without_a_best_still_succeeds() {
 }
 
 #[test]
+fn the_header_names_every_sgd_setting_beyond_the_lecture() {
+    let dir = temp();
+    let base = [
+        "restarts",
+        "--data",
+        "xor",
+        "--restarts",
+        "2",
+        "--epochs",
+        "2",
+        "-q",
+    ];
+    let plain = ok(dir.path(), &base);
+    assert!(!plain
+        .stdout
+        .lines()
+        .nth(2)
+        .unwrap_or("")
+        .starts_with("    "));
+    let drawn = ok(
+        dir.path(),
+        &with(
+            &base,
+            &["--with-replacement", "--momentum", "0.5", "--nesterov"],
+        ),
+    );
+    assert!(
+        drawn
+            .stdout
+            .contains("    samples drawn with replacement, Nesterov momentum 0.5"),
+        "{}",
+        drawn.stdout
+    );
+    bad(
+        dir.path(),
+        &with(&base, &["--with-replacement", "--no-shuffle"]),
+        "cannot be used with",
+    );
+}
+
+#[test]
 fn shards_of_the_same_data_at_other_paths_merge() {
     let dir = temp();
     let d = dir.path();
