@@ -115,7 +115,7 @@ pub struct DataArgs {
     #[arg(long, value_name = "standard|none", default_value = "standard", value_parser = parse_scale, action = clap::ArgAction::Set)]
     pub scale: bool,
     /// Fraction of rows held out for validation [default: 0.2; a built-in dataset's own].
-    #[arg(long, value_name = "F", value_parser = parse_fraction)]
+    #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
     pub validation: Option<f64>,
 }
 
@@ -143,10 +143,10 @@ pub struct TrainingArgs {
     #[arg(long, value_name = "ETA", value_parser = parse_positive, allow_hyphen_values = true)]
     pub lr: Option<f64>,
     /// Passes over the training data [default: 100; a built-in dataset's own].
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Samples per gradient step (1 is the lecture's SGD).
-    #[arg(long, value_name = "B", default_value_t = 1, value_parser = parse_count)]
+    #[arg(long, value_name = "B", default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
     pub batch_size: usize,
     /// Momentum μ (0 for none).
     #[arg(long, value_name = "MU", default_value_t = 0.0, value_parser = parse_momentum, allow_hyphen_values = true)]
@@ -168,10 +168,15 @@ pub struct TrainingArgs {
     #[arg(long, value_name = "NORM", value_parser = parse_positive, allow_hyphen_values = true)]
     pub clip_norm: Option<f64>,
     /// Stop after this many epochs without a better validation loss (keeps the best epoch).
-    #[arg(long, value_name = "EPOCHS", value_parser = parse_count)]
+    #[arg(long, value_name = "EPOCHS", value_parser = parse_count, allow_negative_numbers = true)]
     pub patience: Option<usize>,
     /// Master seed: data generation, validation split, and every restart's seed.
-    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
     /// Visit the samples in a new random order every epoch (the default).
     #[arg(long, overrides_with = "no_shuffle")]
@@ -195,10 +200,15 @@ pub struct RestartsArgs {
     #[command(flatten)]
     pub training: TrainingArgs,
     /// Number of random restarts R.
-    #[arg(long, value_name = "R", default_value_t = 32, value_parser = parse_count)]
+    #[arg(long, value_name = "R", default_value_t = 32, value_parser = parse_count, allow_negative_numbers = true)]
     pub restarts: usize,
     /// Worker threads (0: one per core).
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
     pub threads: usize,
     /// Run only the restarts whose index is I modulo N, and write a partial report (needs --report).
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
@@ -229,6 +239,17 @@ pub struct TrainArgs {
     /// Start from a saved model (its network, columns and scaling) instead of a random one.
     #[arg(long, value_name = "FILE")]
     pub from: Option<PathBuf>,
+    /// Train R random restarts in parallel and keep the best (the lecture's last slide).
+    #[arg(long, value_name = "R", default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
+    pub restarts: usize,
+    /// Worker threads for the restarts (0: one per core).
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_negative_numbers = true
+    )]
+    pub threads: usize,
     /// Draw the network's decision regions over the data (SVG; two-input data).
     #[arg(long, value_name = "FILE")]
     pub boundary: Option<PathBuf>,
@@ -250,7 +271,12 @@ pub struct ModelDataArgs {
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub drop: Vec<String>,
     /// The seed of a built-in dataset.
-    #[arg(long, value_name = "SEED", default_value_t = 1)]
+    #[arg(
+        long,
+        value_name = "SEED",
+        default_value_t = 1,
+        allow_negative_numbers = true
+    )]
     pub seed: u64,
 }
 

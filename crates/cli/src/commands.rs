@@ -174,11 +174,15 @@ fn finish_experiment(
 /// Bad input; [`Failure`] when training diverged.
 pub fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
+    if args.from.is_some() && args.restarts > 1 {
+        bail!("--from continues one saved model: it takes no --restarts");
+    }
     let from = args.from.as_deref().map(Model::load).transpose()?;
-    let setup = setup::setup(&args.training, 1, from.as_ref())?;
+    let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
     check_boundary(&setup, args.boundary.as_deref())?;
-    let cfg = restart_config(&setup, 1, 1);
-    let progress = Progress::new(1, cfg.sgd.epochs, args.training.quiet);
+    let cfg = restart_config(&setup, args.restarts, args.threads);
+    let progress = Progress::new(args.restarts, cfg.sgd.epochs, args.training.quiet);
+    let mut kept = None;
     let (network, history) = match from {
         None => {
             let mut e = optim::run_restarts(
@@ -188,7 +192,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
                 &cfg,
                 &progress,
             )?;
-            let run = e.runs.swap_remove(0);
+            // The best restart; restart 0 (diverged) when there is none, to report it.
+            let k = e.best.unwrap_or(0);
+            kept = e
+                .best
+                .filter(|_| args.restarts > 1)
+                .map(|k| e.runs[k].summary.index);
+            let run = e.runs.swap_remove(k);
             (run.network, run.history)
         }
         Some(_) => {
@@ -231,6 +241,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             history.epochs
         ))
         .into());
+    }
+    if let Some(best) = kept {
+        let _ = write!(text, "best of {} restarts: restart {best}, ", args.restarts);
     }
     let _ = write!(text, "{} epochs", history.epochs);
     if cfg.sgd.patience.is_some() {

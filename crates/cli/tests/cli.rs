@@ -345,6 +345,46 @@ fn a_shard_without_a_best_still_succeeds() {
 }
 
 #[test]
+fn train_with_restarts_keeps_the_best_as_restarts_does() {
+    let dir = temp();
+    let flags = [
+        "--data",
+        "circles",
+        "--epochs",
+        "4",
+        "-q",
+        "--restarts",
+        "3",
+    ];
+    let trained = ok(
+        dir.path(),
+        &with(
+            &with(&["train"], &flags),
+            &["--out", "t.json", "--threads", "2"],
+        ),
+    );
+    assert!(
+        trained.stdout.contains("best of 3 restarts"),
+        "{}",
+        trained.stdout
+    );
+    ok(
+        dir.path(),
+        &with(
+            &with(&["restarts"], &flags),
+            &["--out", "r.json", "--threads", "1"],
+        ),
+    );
+    let layers = |f: &str| json(&dir.path().join(f))["layers"].clone();
+    assert_eq!(layers("t.json"), layers("r.json"));
+    bad(
+        dir.path(),
+        &["train", "--from", "t.json", "--restarts", "2"],
+        "--from continues one saved model",
+    );
+}
+
+#[test]
 fn the_header_names_every_sgd_setting_beyond_the_lecture() {
     let dir = temp();
     let base = [
