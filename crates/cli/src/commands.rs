@@ -174,8 +174,20 @@ fn finish_experiment(
 /// Bad input; [`Failure`] when training diverged.
 pub fn train(args: &TrainArgs) -> Result<()> {
     let started = Instant::now();
-    if args.from.is_some() && args.restarts > 1 {
-        bail!("--from continues one saved model: it takes no --restarts");
+    if args.from.is_some() {
+        let t = &args.training;
+        let network_flags = [
+            ("--hidden", t.hidden.is_some()),
+            ("--activation", t.activation.is_some()),
+            ("--output-activation", t.output_activation.is_some()),
+            ("--loss", t.loss.is_some()),
+            ("--init", t.init.is_some()),
+            ("--task", t.data.task.is_some()),
+            ("--restarts", args.restarts > 1),
+        ];
+        if let Some((flag, _)) = network_flags.iter().find(|(_, given)| *given) {
+            bail!("--from continues one saved model, whose network it takes: drop {flag}");
+        }
     }
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;

@@ -380,7 +380,12 @@ fn train_with_restarts_keeps_the_best_as_restarts_does() {
     bad(
         dir.path(),
         &["train", "--from", "t.json", "--restarts", "2"],
-        "--from continues one saved model",
+        "--from continues one saved model, whose network it takes: drop --restarts",
+    );
+    bad(
+        dir.path(),
+        &["train", "--from", "t.json", "--hidden", "3"],
+        "drop --hidden",
     );
 }
 
