@@ -47,6 +47,7 @@ fn configs() -> Vec<RestartConfig> {
         threads: 1,
         seed: 99,
         init: Init::XavierNormal,
+        bias_init: Init::Zero,
         sgd: SgdConfig {
             learning_rate: 0.2,
             epochs: 8,
@@ -69,6 +70,7 @@ fn configs() -> Vec<RestartConfig> {
                 clip_norm: Some(5.0),
                 ..base.sgd.clone()
             },
+            bias_init: Init::Uniform { a: 0.1 },
             ..base
         },
     ]

@@ -373,6 +373,7 @@ fn xor_needs_random_starts_and_the_best_of_several_runs() {
         threads: 1,
         seed: 0,
         init: Init::Zero,
+        bias_init: Init::Zero,
         sgd: sgd.clone(),
         classification: true,
         only: None,

@@ -164,6 +164,10 @@ pub struct TrainingArgs {
     /// [default: xavier; he for relu].
     #[arg(long, value_name = "INIT", value_parser = parse_init)]
     pub init: Option<Init>,
+    /// How the biases start: zero (the default) or any --init scheme, a bias counted as one
+    /// more input of its layer.
+    #[arg(long, value_name = "INIT", value_parser = parse_init)]
+    pub bias_init: Option<Init>,
     /// Clip the gradient to this Euclidean norm.
     #[arg(long, value_name = "NORM", value_parser = parse_positive, allow_hyphen_values = true)]
     pub clip_norm: Option<f64>,

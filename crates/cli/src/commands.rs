@@ -58,6 +58,7 @@ fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConf
         threads,
         seed: setup.config.seed,
         init: setup.config.init,
+        bias_init: setup.config.bias_init,
         sgd: setup.config.sgd.clone(),
         classification: setup.config.data.task == Task::Classification,
         only: None,
@@ -182,6 +183,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             ("--output-activation", t.output_activation.is_some()),
             ("--loss", t.loss.is_some()),
             ("--init", t.init.is_some()),
+            ("--bias-init", t.bias_init.is_some()),
             ("--task", t.data.task.is_some()),
             ("--restarts", args.restarts > 1),
         ];

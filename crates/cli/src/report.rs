@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use backprop_optim::{Experiment, History, Order, RunSummary, Schedule, SgdConfig};
+use backprop_optim::{Experiment, History, Init, Order, RunSummary, Schedule, SgdConfig};
 
 use crate::data::Task;
 use crate::model::{json_error, Model, ModelFile};
@@ -299,7 +299,10 @@ impl Report {
             c.init,
             c.seed,
         );
-        let extras = sgd_extras(&c.sgd);
+        let mut extras = sgd_extras(&c.sgd);
+        if c.bias_init != Init::Zero {
+            extras.insert(0, format!("biases {} init", c.bias_init));
+        }
         if !extras.is_empty() {
             let _ = writeln!(out, "    {}", extras.join(", "));
         }

@@ -56,6 +56,9 @@ pub struct ExperimentConfig {
     pub network: NetworkInfo,
     /// The initialization of the random restarts.
     pub init: Init,
+    /// The initialization of their biases.
+    #[serde(default = "zero_init")]
+    pub bias_init: Init,
     /// SGD.
     pub sgd: SgdConfig,
     /// The master seed.
@@ -247,6 +250,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
             data,
             network,
             init,
+            bias_init: args.bias_init.unwrap_or(Init::Zero),
             sgd,
             seed: args.seed,
             restarts,
@@ -440,4 +444,9 @@ pub fn load_for_model(source: ModelData<'_>, model: &Model, need_targets: bool) 
 /// of that name is written as a path (`./xor`).
 pub fn is_builtin(data: &str) -> bool {
     datasets::builtin(data).is_some() || !Path::new(data).exists() && !looks_like_path(data)
+}
+
+/// The bias initialization of reports written before it could be chosen.
+fn zero_init() -> Init {
+    Init::Zero
 }

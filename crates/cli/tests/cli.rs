@@ -485,6 +485,7 @@ fn train_in_memory(args: &[&str]) -> optim::Run<f64> {
         threads: 1,
         seed: s.config.seed,
         init: s.config.init,
+        bias_init: s.config.bias_init,
         sgd: s.config.sgd.clone(),
         classification: s.model.task == backprop_cli::data::Task::Classification,
         only: None,

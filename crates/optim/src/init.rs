@@ -10,7 +10,8 @@ use rand_distr::{Distribution, Normal};
 
 use crate::{error::invalid, Error, Result};
 
-/// How the weights `W_i` start; biases always start at zero.
+/// How the weights `W_i` start ([`initialize`]); biases start at zero unless
+/// [`initialize_biases`] draws them too.
 ///
 /// `n_in` and `n_out` are a layer's widths `n_i` and `n_{i+1}`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -87,28 +88,70 @@ pub fn initialize<T: Real, R: Rng + ?Sized>(
 ) -> Result<()> {
     init.validate()?;
     for layer in net.layers_mut() {
-        let (n_in, n_out) = (layer.inputs() as f64, layer.outputs() as f64);
+        let (n_in, n_out) = (layer.inputs(), layer.outputs());
         let (w, b) = layer.params_mut();
         b.fill(T::zero());
+        for x in w.iter_mut() {
+            *x = T::from_f64(init.draw(n_in, n_out, rng)?);
+        }
+    }
+    Ok(())
+}
+
+/// Sets every bias of `net` by `init`, drawing from `rng`, as if each bias were one more weight
+/// of its layer (the lecture's constant node): the same `n_in` and `n_out`. [`Init::Zero`], the
+/// usual choice, draws nothing. Call it after [`initialize`], which zeroes the biases.
+///
+/// # Errors
+/// As [`Init::validate`].
+///
+/// # Example
+/// ```
+/// use backprop_optim::{initialize, initialize_biases, Init};
+/// use backprop_network::{Activation, Network};
+/// use rand::SeedableRng;
+/// let mut net = Network::builder(2).layer(3, Activation::Tanh).build::<f64>()?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// initialize(&mut net, Init::XavierUniform, &mut rng)?;
+/// initialize_biases(&mut net, Init::Normal { std: 0.01 }, &mut rng)?;
+/// assert!(net.layers()[0].bias().iter().all(|b| *b != 0.0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn initialize_biases<T: Real, R: Rng + ?Sized>(
+    net: &mut Network<T>,
+    init: Init,
+    rng: &mut R,
+) -> Result<()> {
+    init.validate()?;
+    for layer in net.layers_mut() {
+        let (n_in, n_out) = (layer.inputs(), layer.outputs());
+        for x in layer.bias_mut() {
+            *x = T::from_f64(init.draw(n_in, n_out, rng)?);
+        }
+    }
+    Ok(())
+}
+
+impl Init {
+    /// One draw for a parameter of a layer with `n_in` inputs and `n_out` outputs (nothing is
+    /// drawn for [`Init::Zero`]).
+    fn draw<R: Rng + ?Sized>(self, n_in: usize, n_out: usize, rng: &mut R) -> Result<f64> {
+        let (n_in, n_out) = (n_in as f64, n_out as f64);
         let uniform = |a: f64, rng: &mut R| (2.0 * rng.random::<f64>() - 1.0) * a;
         let normal = |std: f64, rng: &mut R| -> Result<f64> {
             let d = Normal::new(0.0, std).map_err(|e| invalid("init", e.to_string()))?;
             Ok(d.sample(rng))
         };
-        for x in w.iter_mut() {
-            let value = match init {
-                Init::Zero => 0.0,
-                Init::Uniform { a } => uniform(a, rng),
-                Init::Normal { std } => normal(std, rng)?,
-                Init::XavierUniform => uniform((6.0 / (n_in + n_out)).sqrt(), rng),
-                Init::XavierNormal => normal((2.0 / (n_in + n_out)).sqrt(), rng)?,
-                Init::HeUniform => uniform((6.0 / n_in).sqrt(), rng),
-                Init::HeNormal => normal((2.0 / n_in).sqrt(), rng)?,
-            };
-            *x = T::from_f64(value);
-        }
+        Ok(match self {
+            Init::Zero => 0.0,
+            Init::Uniform { a } => uniform(a, rng),
+            Init::Normal { std } => normal(std, rng)?,
+            Init::XavierUniform => uniform((6.0 / (n_in + n_out)).sqrt(), rng),
+            Init::XavierNormal => normal((2.0 / (n_in + n_out)).sqrt(), rng)?,
+            Init::HeUniform => uniform((6.0 / n_in).sqrt(), rng),
+            Init::HeNormal => normal((2.0 / n_in).sqrt(), rng)?,
+        })
     }
-    Ok(())
 }
 
 impl fmt::Display for Init {
@@ -177,6 +220,26 @@ mod tests {
             .layer(10, Activation::Identity)
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn biases_start_at_zero_unless_asked() {
+        let mut n = net();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        initialize(&mut n, Init::XavierUniform, &mut rng).unwrap();
+        let mut twin = rng.clone();
+        // Zero draws nothing: the generator is where it was.
+        initialize_biases(&mut n, Init::Zero, &mut rng).unwrap();
+        assert!(n
+            .layers()
+            .iter()
+            .all(|l| l.bias().iter().all(|&b| b == 0.0)));
+        assert_eq!(rng.random::<u64>(), twin.random::<u64>());
+        initialize_biases(&mut n, Init::Uniform { a: 0.05 }, &mut rng).unwrap();
+        for l in n.layers() {
+            assert!(l.bias().iter().all(|&b| b != 0.0 && b.abs() < 0.05));
+        }
+        assert!(initialize_biases(&mut n, Init::Normal { std: -1.0 }, &mut rng).is_err());
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub use backprop_network::{Activation, Loss, Network, Real};
 pub use data::Dataset;
 pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
-pub use init::{initialize, Init};
+pub use init::{initialize, initialize_biases, Init};
 pub use restarts::{
     best_of, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run, RunSummary,
 };

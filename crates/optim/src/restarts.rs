@@ -7,7 +7,8 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
 use crate::{
-    error::invalid, initialize, sgd, Dataset, Error, History, Init, Observer, Result, SgdConfig,
+    error::invalid, initialize, initialize_biases, sgd, Dataset, Error, History, Init, Observer,
+    Result, SgdConfig,
 };
 
 /// The seed of restart `i` of an experiment with master seed `master`: output `i` of a SplitMix64
@@ -45,6 +46,10 @@ pub struct RestartConfig {
     pub seed: u64,
     /// How each restart's weights start.
     pub init: Init,
+    /// How each restart's biases start ([`Init::Zero`] unless asked otherwise), drawn after the
+    /// weights from the same generator.
+    #[serde(default = "zero")]
+    pub bias_init: Init,
     /// The SGD of each restart.
     pub sgd: SgdConfig,
     /// Whether the targets are classes (accuracy is then reported).
@@ -61,11 +66,17 @@ impl Default for RestartConfig {
             threads: 0,
             seed: 0,
             init: Init::XavierUniform,
+            bias_init: Init::Zero,
             sgd: SgdConfig::default(),
             classification: false,
             only: None,
         }
     }
+}
+
+/// The default bias initialization of files written before it was configurable.
+fn zero() -> Init {
+    Init::Zero
 }
 
 impl RestartConfig {
@@ -91,6 +102,7 @@ impl RestartConfig {
             }
         }
         self.init.validate()?;
+        self.bias_init.validate()?;
         self.sgd.validate()
     }
 
@@ -203,6 +215,7 @@ pub fn run_restart<T: Real>(
     order_rng.set_stream(1);
     let mut network = template.clone();
     initialize(&mut network, cfg.init, &mut init_rng)?;
+    initialize_biases(&mut network, cfg.bias_init, &mut init_rng)?;
     let history = sgd::train(
         &mut network,
         train,
