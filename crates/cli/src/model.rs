@@ -153,6 +153,14 @@ impl Model {
                         file.classes.len()
                     );
                 }
+                if let Some((k, c)) = file
+                    .classes
+                    .iter()
+                    .enumerate()
+                    .find(|(k, c)| file.classes[..*k].contains(c))
+                {
+                    bail!("{source}: class {c:?} is listed twice in \"classes\" (entry {k})");
+                }
                 if file.targets.len() > 1 {
                     bail!("{source}: classification has one target column");
                 }

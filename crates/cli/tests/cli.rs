@@ -1009,6 +1009,14 @@ fn bad_models_are_named_and_write_nothing() {
     predict("broken.json", "broken.json:1:");
     write(
         d,
+        "twice.json",
+        r#"{"format": "backprop-mlp", "version": 1, "loss": "squared", "task": "classification",
+            "classes": ["0", "0"],
+            "layers": [{"activation": "identity", "weights": [[1.0, 1.0], [2.0, 2.0]], "bias": [0.0, 0.0]}]}"#,
+    );
+    predict("twice.json", "twice.json: class \"0\" is listed twice");
+    write(
+        d,
         "wide.json",
         &model(r#"[{"activation": "identity", "weights": [[1.0], [3.0], [1.0]], "bias": [0.0]}]"#),
     );
