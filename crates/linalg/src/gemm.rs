@@ -63,6 +63,14 @@ pub trait Gemm: Copy + Sized {
         csc: usize,
     );
 
+    /// Packs one full panel of `MR` lines (rows of `A`) whose `kc` entries are contiguous
+    /// (line `l` at `src + l ls`), as [`pack`] does, transposing blocks in AVX2 registers.
+    ///
+    /// # Safety
+    /// The `MR` lines of `kc` entries are readable; `dst` holds `MR * kc` writable entries; AVX2.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn pack_panel_avx2(kc: usize, src: *const Self, ls: isize, dst: *mut Self);
+
     /// The portable microkernel: `C = alpha A B + beta C` for one `MR x NR` tile, `A` a packed
     /// panel (`k` columns of `MR` entries), `B` a packed panel (`k` rows of `NR` entries), `C`
     /// column-major with unit row stride and column stride `csc`. With `beta = 0`, `C` is not
@@ -96,6 +104,14 @@ pub(crate) enum Kernel {
 /// Entries to round `n` up to a multiple of `r`.
 const fn round_up(n: usize, r: usize) -> usize {
     n.div_ceil(r) * r
+}
+
+/// The step that cuts `len` into as few blocks of at most `block` as possible, of nearly equal
+/// lengths, each but the last a multiple of `unit` (`block` is one): 784 with blocks of 256 is
+/// four blocks of 196, not three of 256 and one of 16.
+const fn even(len: usize, block: usize, unit: usize) -> usize {
+    let blocks = len.div_ceil(block);
+    round_up(len.div_ceil(blocks), unit)
 }
 
 /// Entries of `T` in `ALIGN` bytes: the slack a buffer needs to start on an aligned entry.
@@ -310,22 +326,23 @@ unsafe fn loops<T: Real, const FMA: bool>(
     debug_assert!(mr * nr <= TILE_MAX);
     let (rsc, csc) = (c.1, c.2);
     let mut tile = [T::zero(); TILE_MAX];
+    let (kc_step, mc_step) = (even(k, T::KC, 1), even(m, T::MC, mr));
     for jc in (0..n).step_by(T::NC) {
         let nc = T::NC.min(n - jc);
-        for pc in (0..k).step_by(T::KC) {
-            let kc = T::KC.min(k - pc);
+        for pc in (0..k).step_by(kc_step) {
+            let kc = kc_step.min(k - pc);
             let beta = if pc == 0 { beta } else { T::one() };
             // SAFETY: the block starts at (pc, jc) of B, inside it; `bp` holds the packed block.
             unsafe {
                 let src = b.0.offset(pc as isize * b.1 + jc as isize * b.2);
-                pack::<T>(nr, kc, nc, src, b.2, b.1, bp);
+                pack::<T, FMA>(nr, kc, nc, src, b.2, b.1, bp);
             }
-            for ic in (0..m).step_by(T::MC) {
-                let mc = T::MC.min(m - ic);
+            for ic in (0..m).step_by(mc_step) {
+                let mc = mc_step.min(m - ic);
                 // SAFETY: as for B, with rows and columns of A in the roles of columns and rows.
                 unsafe {
                     let src = a.0.offset(ic as isize * a.1 + pc as isize * a.2);
-                    pack::<T>(mr, kc, mc, src, a.1, a.2, ap);
+                    pack::<T, FMA>(mr, kc, mc, src, a.1, a.2, ap);
                 }
                 for jr in (0..nc).step_by(nr) {
                     let nr_ = nr.min(nc - jr);
@@ -390,11 +407,14 @@ unsafe fn kernel<T: Real, const FMA: bool>(
 /// lines: panel `q` holds lines `q r .. q r + r`, entry `p` of each line after the other (`p`
 /// major), lines past `len` zero. Line `l`, entry `p` of the source is at `src + l ls + p ps`.
 ///
+/// Full panels of `MR` lines with contiguous entries (a transposed `A`, as `W^T` in the forward
+/// pass) are transposed in AVX2 registers when `AVX2`; the rest goes entry by entry.
+///
 /// # Safety
 /// The source lines are readable; `dst` holds `round_up(len, r) * kc` writable entries, not
-/// overlapping the source.
+/// overlapping the source; with `AVX2`, the CPU supports it.
 #[inline(always)]
-unsafe fn pack<T: Real>(
+unsafe fn pack<T: Real, const AVX2: bool>(
     r: usize,
     kc: usize,
     len: usize,
@@ -419,6 +439,9 @@ unsafe fn pack<T: Real>(
                         r,
                     );
                 }
+            } else if cfg!(target_arch = "x86_64") && AVX2 && ps == 1 && lines == r && r == T::MR {
+                #[cfg(target_arch = "x86_64")]
+                T::pack_panel_avx2(kc, src, ls, panel);
             } else {
                 for l in 0..lines {
                     let s = src.offset(l as isize * ls);
@@ -492,8 +515,10 @@ mod fma {
     use core::arch::x86_64::{
         __m256, __m256d, _mm256_broadcast_sd, _mm256_broadcast_ss, _mm256_fmadd_pd,
         _mm256_fmadd_ps, _mm256_load_pd, _mm256_load_ps, _mm256_loadu_pd, _mm256_loadu_ps,
-        _mm256_mul_pd, _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd,
-        _mm256_setzero_ps, _mm256_storeu_pd, _mm256_storeu_ps,
+        _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_pd, _mm256_permute2f128_ps,
+        _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps, _mm256_shuffle_ps,
+        _mm256_storeu_pd, _mm256_storeu_ps, _mm256_unpackhi_pd, _mm256_unpackhi_ps,
+        _mm256_unpacklo_pd, _mm256_unpacklo_ps,
     };
 
     /// A 256-bit register of `Self` with fused multiply-add.
@@ -525,12 +550,124 @@ mod fma {
         unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
         /// `a b`.
         unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+        /// Transposes the `W x W` block of lines `src + l ls` (`W` entries each) into `W`
+        /// stores of `W` entries at `dst + q ds`: store `q` holds entry `q` of every line.
+        ///
+        /// # Safety
+        /// Readable lines and writable stores as described; AVX2.
+        unsafe fn transpose(src: *const Self, ls: isize, dst: *mut Self, ds: usize);
+    }
+
+    impl Transpose for f64 {
+        #[inline(always)]
+        unsafe fn transpose_impl(src: *const f64, ls: isize, dst: *mut f64, ds: usize) {
+            // SAFETY: four loads of four entries at the lines, four stores of four at `dst + q ds`,
+            // per the contract; AVX per the contract.
+            unsafe {
+                let r0 = _mm256_loadu_pd(src);
+                let r1 = _mm256_loadu_pd(src.offset(ls));
+                let r2 = _mm256_loadu_pd(src.offset(2 * ls));
+                let r3 = _mm256_loadu_pd(src.offset(3 * ls));
+                let t0 = _mm256_unpacklo_pd(r0, r1);
+                let t1 = _mm256_unpackhi_pd(r0, r1);
+                let t2 = _mm256_unpacklo_pd(r2, r3);
+                let t3 = _mm256_unpackhi_pd(r2, r3);
+                _mm256_storeu_pd(dst, _mm256_permute2f128_pd::<0x20>(t0, t2));
+                _mm256_storeu_pd(dst.add(ds), _mm256_permute2f128_pd::<0x20>(t1, t3));
+                _mm256_storeu_pd(dst.add(2 * ds), _mm256_permute2f128_pd::<0x31>(t0, t2));
+                _mm256_storeu_pd(dst.add(3 * ds), _mm256_permute2f128_pd::<0x31>(t1, t3));
+            }
+        }
+    }
+
+    impl Transpose for f32 {
+        #[inline(always)]
+        unsafe fn transpose_impl(src: *const f32, ls: isize, dst: *mut f32, ds: usize) {
+            // SAFETY: eight loads of eight entries at the lines, eight stores of eight at
+            // `dst + q ds`, per the contract; AVX per the contract.
+            unsafe {
+                let r = |l: isize| _mm256_loadu_ps(src.offset(l * ls));
+                let (r0, r1, r2, r3) = (r(0), r(1), r(2), r(3));
+                let (r4, r5, r6, r7) = (r(4), r(5), r(6), r(7));
+                let (t0, t1) = (_mm256_unpacklo_ps(r0, r1), _mm256_unpackhi_ps(r0, r1));
+                let (t2, t3) = (_mm256_unpacklo_ps(r2, r3), _mm256_unpackhi_ps(r2, r3));
+                let (t4, t5) = (_mm256_unpacklo_ps(r4, r5), _mm256_unpackhi_ps(r4, r5));
+                let (t6, t7) = (_mm256_unpacklo_ps(r6, r7), _mm256_unpackhi_ps(r6, r7));
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let o = |q: usize, v| _mm256_storeu_ps(dst.add(q * ds), v);
+                o(0, _mm256_permute2f128_ps::<0x20>(u0, u4));
+                o(1, _mm256_permute2f128_ps::<0x20>(u1, u5));
+                o(2, _mm256_permute2f128_ps::<0x20>(u2, u6));
+                o(3, _mm256_permute2f128_ps::<0x20>(u3, u7));
+                o(4, _mm256_permute2f128_ps::<0x31>(u0, u4));
+                o(5, _mm256_permute2f128_ps::<0x31>(u1, u5));
+                o(6, _mm256_permute2f128_ps::<0x31>(u2, u6));
+                o(7, _mm256_permute2f128_ps::<0x31>(u3, u7));
+            }
+        }
+    }
+
+    /// The per-type body of [`Fma::transpose`].
+    pub(super) trait Transpose {
+        /// As [`Fma::transpose`].
+        ///
+        /// # Safety
+        /// As [`Fma::transpose`].
+        unsafe fn transpose_impl(src: *const Self, ls: isize, dst: *mut Self, ds: usize);
+    }
+
+    /// Packs a full panel of `r` lines (a multiple of `W`) of `kc` contiguous entries (line `l`
+    /// at `src + l ls`) into `dst` (`kc` groups of `r`), as [`super::pack`] does.
+    ///
+    /// # Safety
+    /// As [`super::Gemm::pack_panel_avx2`], with `r` lines.
+    #[inline(always)]
+    pub(super) unsafe fn pack_panel<T: Fma>(
+        r: usize,
+        kc: usize,
+        src: *const T,
+        ls: isize,
+        dst: *mut T,
+    ) {
+        let w = T::W;
+        let main = kc / w * w;
+        // SAFETY: blocks of lines `g .. g + w < r`, entries `p0 .. p0 + w <= main <= kc`, and the
+        // stores at `p r + g` for `p < kc`, inside the panel; AVX2 per the contract.
+        unsafe {
+            for p0 in (0..main).step_by(w) {
+                for g in (0..r).step_by(w) {
+                    T::transpose(
+                        src.offset(g as isize * ls + p0 as isize),
+                        ls,
+                        dst.add(p0 * r + g),
+                        r,
+                    );
+                }
+            }
+            for p in main..kc {
+                for l in 0..r {
+                    *dst.add(p * r + l) = *src.offset(l as isize * ls + p as isize);
+                }
+            }
+        }
     }
 
     macro_rules! fma_impl {
         ($t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $bc:ident, $load:ident, $loadu:ident,
          $storeu:ident, $fmadd:ident, $mul:ident) => {
             impl Fma for $t {
+                #[inline(always)]
+                unsafe fn transpose(src: *const $t, ls: isize, dst: *mut $t, ds: usize) {
+                    // SAFETY: forwarded from the trait's contract.
+                    unsafe { <$t as Transpose>::transpose_impl(src, ls, dst, ds) }
+                }
                 type V = $v;
                 const W: usize = $w;
                 const ZERO: $t = 0.0;
@@ -691,6 +828,13 @@ macro_rules! gemm_impl {
                 // `ALIGN`-byte boundaries plus multiples of `MR * kc` entries (`MR` entries are
                 // 64 bytes).
                 unsafe { fma::kernel::<$t, $nr>(k, alpha, a, b, beta, c, csc) }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn pack_panel_avx2(kc: usize, src: *const $t, ls: isize, dst: *mut $t) {
+                // SAFETY: forwarded from this function's contract.
+                unsafe { fma::pack_panel::<$t>($mr, kc, src, ls, dst) }
             }
 
             #[inline(always)]
