@@ -518,8 +518,11 @@ mod fma {
         _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_pd, _mm256_permute2f128_ps,
         _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps, _mm256_shuffle_ps,
         _mm256_storeu_pd, _mm256_storeu_ps, _mm256_unpackhi_pd, _mm256_unpackhi_ps,
-        _mm256_unpacklo_pd, _mm256_unpacklo_ps,
+        _mm256_unpacklo_pd, _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
     };
+
+    /// Steps of the shared dimension per turn of the microkernel's loop.
+    const UNROLL: usize = 4;
 
     /// A 256-bit register of `Self` with fused multiply-add.
     ///
@@ -764,16 +767,35 @@ mod fma {
         // and FMA per the contract; `a + p * mr` and `a + p * mr + w` are 32-byte aligned as `a`
         // is and `w` entries are 32 bytes.
         unsafe {
+            // The tile of C is written at the end: start fetching its lines now.
+            for j in 0..NR {
+                let cj = c.add(j * csc);
+                _mm_prefetch::<_MM_HINT_T0>(cj.cast());
+                _mm_prefetch::<_MM_HINT_T0>(cj.add(mr - 1).cast());
+            }
             let mut acc = [[T::zero(); 2]; NR];
             let (mut a, mut b) = (a, b);
-            for _ in 0..k {
-                let a0 = T::load(a);
-                let a1 = T::load(a.add(w));
-                for j in 0..NR {
-                    let bj = T::broadcast(b.add(j));
-                    acc[j][0] = T::fmadd(a0, bj, acc[j][0]);
-                    acc[j][1] = T::fmadd(a1, bj, acc[j][1]);
-                }
+            macro_rules! step {
+                ($p:expr) => {
+                    let a0 = T::load(a.add($p * mr));
+                    let a1 = T::load(a.add($p * mr + w));
+                    for j in 0..NR {
+                        let bj = T::broadcast(b.add($p * NR + j));
+                        acc[j][0] = T::fmadd(a0, bj, acc[j][0]);
+                        acc[j][1] = T::fmadd(a1, bj, acc[j][1]);
+                    }
+                };
+            }
+            for _ in 0..k / UNROLL {
+                step!(0);
+                step!(1);
+                step!(2);
+                step!(3);
+                a = a.add(UNROLL * mr);
+                b = b.add(UNROLL * NR);
+            }
+            for _ in 0..k % UNROLL {
+                step!(0);
                 a = a.add(mr);
                 b = b.add(NR);
             }
