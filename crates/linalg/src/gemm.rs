@@ -63,13 +63,14 @@ pub trait Gemm: Copy + Sized {
         csc: usize,
     );
 
-    /// Packs one full panel of `MR` lines (rows of `A`) whose `kc` entries are contiguous
-    /// (line `l` at `src + l ls`), as [`pack`] does, transposing blocks in AVX2 registers.
+    /// Packs one full panel of `r >= 4` lines (`MR` rows of `A` or `NR` columns of `B`) whose
+    /// `kc` entries are contiguous (line `l` at `src + l ls`), as [`pack`] does, transposing
+    /// blocks in registers.
     ///
     /// # Safety
-    /// The `MR` lines of `kc` entries are readable; `dst` holds `MR * kc` writable entries; AVX2.
+    /// The `r` lines of `kc` entries are readable; `dst` holds `r * kc` writable entries; AVX2.
     #[cfg(target_arch = "x86_64")]
-    unsafe fn pack_panel_avx2(kc: usize, src: *const Self, ls: isize, dst: *mut Self);
+    unsafe fn pack_panel_avx2(r: usize, kc: usize, src: *const Self, ls: isize, dst: *mut Self);
 
     /// The portable microkernel: `C = alpha A B + beta C` for one `MR x NR` tile, `A` a packed
     /// panel (`k` columns of `MR` entries), `B` a packed panel (`k` rows of `NR` entries), `C`
@@ -439,9 +440,9 @@ unsafe fn pack<T: Real, const AVX2: bool>(
                         r,
                     );
                 }
-            } else if cfg!(target_arch = "x86_64") && AVX2 && ps == 1 && lines == r && r == T::MR {
+            } else if cfg!(target_arch = "x86_64") && AVX2 && ps == 1 && lines == r && r >= 4 {
                 #[cfg(target_arch = "x86_64")]
-                T::pack_panel_avx2(kc, src, ls, panel);
+                T::pack_panel_avx2(r, kc, src, ls, panel);
             } else {
                 for l in 0..lines {
                     let s = src.offset(l as isize * ls);
@@ -518,7 +519,8 @@ mod fma {
         _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_pd, _mm256_permute2f128_ps,
         _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps, _mm256_shuffle_ps,
         _mm256_storeu_pd, _mm256_storeu_ps, _mm256_unpackhi_pd, _mm256_unpackhi_ps,
-        _mm256_unpacklo_pd, _mm256_unpacklo_ps, _mm_prefetch, _MM_HINT_T0,
+        _mm256_unpacklo_pd, _mm256_unpacklo_ps, _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps,
+        _mm_prefetch, _mm_storeu_ps, _mm_unpackhi_ps, _mm_unpacklo_ps, _MM_HINT_T0,
     };
 
     /// Steps of the shared dimension per turn of the microkernel's loop.
@@ -553,6 +555,11 @@ mod fma {
         unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
         /// `a b`.
         unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+        /// [`Transpose::transpose4`].
+        ///
+        /// # Safety
+        /// As there.
+        unsafe fn transpose4(src: *const Self, ls: isize, dst: *mut Self, ds: usize);
         /// Transposes the `W x W` block of lines `src + l ls` (`W` entries each) into `W`
         /// stores of `W` entries at `dst + q ds`: store `q` holds entry `q` of every line.
         ///
@@ -562,6 +569,12 @@ mod fma {
     }
 
     impl Transpose for f64 {
+        #[inline(always)]
+        unsafe fn transpose4(src: *const f64, ls: isize, dst: *mut f64, ds: usize) {
+            // SAFETY: forwarded from this function's contract (`W = 4`).
+            unsafe { Self::transpose_impl(src, ls, dst, ds) }
+        }
+
         #[inline(always)]
         unsafe fn transpose_impl(src: *const f64, ls: isize, dst: *mut f64, ds: usize) {
             // SAFETY: four loads of four entries at the lines, four stores of four at `dst + q ds`,
@@ -584,6 +597,24 @@ mod fma {
     }
 
     impl Transpose for f32 {
+        #[inline(always)]
+        unsafe fn transpose4(src: *const f32, ls: isize, dst: *mut f32, ds: usize) {
+            // SAFETY: four loads of four entries at the lines, four stores of four at
+            // `dst + q ds`, per the contract; SSE, part of AVX2.
+            unsafe {
+                let r0 = _mm_loadu_ps(src);
+                let r1 = _mm_loadu_ps(src.offset(ls));
+                let r2 = _mm_loadu_ps(src.offset(2 * ls));
+                let r3 = _mm_loadu_ps(src.offset(3 * ls));
+                let (t0, t1) = (_mm_unpacklo_ps(r0, r1), _mm_unpacklo_ps(r2, r3));
+                let (t2, t3) = (_mm_unpackhi_ps(r0, r1), _mm_unpackhi_ps(r2, r3));
+                _mm_storeu_ps(dst, _mm_movelh_ps(t0, t1));
+                _mm_storeu_ps(dst.add(ds), _mm_movehl_ps(t1, t0));
+                _mm_storeu_ps(dst.add(2 * ds), _mm_movelh_ps(t2, t3));
+                _mm_storeu_ps(dst.add(3 * ds), _mm_movehl_ps(t3, t2));
+            }
+        }
+
         #[inline(always)]
         unsafe fn transpose_impl(src: *const f32, ls: isize, dst: *mut f32, ds: usize) {
             // SAFETY: eight loads of eight entries at the lines, eight stores of eight at
@@ -624,6 +655,51 @@ mod fma {
         /// # Safety
         /// As [`Fma::transpose`].
         unsafe fn transpose_impl(src: *const Self, ls: isize, dst: *mut Self, ds: usize);
+        /// As [`Fma::transpose`] for a `4 x 4` block.
+        ///
+        /// # Safety
+        /// As [`Fma::transpose`], with 4 lines of 4 entries and 4 stores of 4.
+        unsafe fn transpose4(src: *const Self, ls: isize, dst: *mut Self, ds: usize);
+    }
+
+    /// [`pack_panel`] for any `r >= 4` lines, in `4 x 4` blocks: lines `0..4`, `4..8`, ..., and
+    /// a last block ending at line `r` (overlapping the one before when `r` is not a multiple of
+    /// 4: those lines are written twice, with the same values).
+    ///
+    /// # Safety
+    /// As [`super::Gemm::pack_panel_avx2`].
+    #[inline(always)]
+    pub(super) unsafe fn pack_narrow<T: Fma>(
+        r: usize,
+        kc: usize,
+        src: *const T,
+        ls: isize,
+        dst: *mut T,
+    ) {
+        let main = kc / 4 * 4;
+        // SAFETY: blocks of lines `g .. g + 4 <= r`, entries `p0 .. p0 + 4 <= main <= kc`, and
+        // the stores at `p r + g .. p r + g + 4` for `p < kc`, inside the panel; AVX2 per the
+        // contract.
+        unsafe {
+            for p0 in (0..main).step_by(4) {
+                let mut g = 0;
+                while g < r {
+                    let g0 = g.min(r - 4);
+                    T::transpose4(
+                        src.offset(g0 as isize * ls + p0 as isize),
+                        ls,
+                        dst.add(p0 * r + g0),
+                        r,
+                    );
+                    g += 4;
+                }
+            }
+            for p in main..kc {
+                for l in 0..r {
+                    *dst.add(p * r + l) = *src.offset(l as isize * ls + p as isize);
+                }
+            }
+        }
     }
 
     /// Packs a full panel of `r` lines (a multiple of `W`) of `kc` contiguous entries (line `l`
@@ -666,6 +742,11 @@ mod fma {
         ($t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $bc:ident, $load:ident, $loadu:ident,
          $storeu:ident, $fmadd:ident, $mul:ident) => {
             impl Fma for $t {
+                #[inline(always)]
+                unsafe fn transpose4(src: *const $t, ls: isize, dst: *mut $t, ds: usize) {
+                    // SAFETY: forwarded from the trait's contract.
+                    unsafe { <$t as Transpose>::transpose4(src, ls, dst, ds) }
+                }
                 #[inline(always)]
                 unsafe fn transpose(src: *const $t, ls: isize, dst: *mut $t, ds: usize) {
                     // SAFETY: forwarded from the trait's contract.
@@ -854,9 +935,21 @@ macro_rules! gemm_impl {
 
             #[cfg(target_arch = "x86_64")]
             #[inline(always)]
-            unsafe fn pack_panel_avx2(kc: usize, src: *const $t, ls: isize, dst: *mut $t) {
+            unsafe fn pack_panel_avx2(
+                r: usize,
+                kc: usize,
+                src: *const $t,
+                ls: isize,
+                dst: *mut $t,
+            ) {
                 // SAFETY: forwarded from this function's contract.
-                unsafe { fma::pack_panel::<$t>($mr, kc, src, ls, dst) }
+                unsafe {
+                    if r == $mr {
+                        fma::pack_panel::<$t>(r, kc, src, ls, dst)
+                    } else {
+                        fma::pack_narrow::<$t>(r, kc, src, ls, dst)
+                    }
+                }
             }
 
             #[inline(always)]
