@@ -12,6 +12,11 @@
 //! strides, and every product of the crate goes through this one routine. Panels shorter than
 //! `MR` or `NR` are padded with zeros; their tile goes through a small buffer on the stack.
 //!
+//! The blocks (`KC`, `MC`, `NC`): `256, 96, 4080` for `f64`, `256, 192, 4080` for `f32`; a
+//! dimension longer than its block is cut into blocks of nearly equal length. Panels of `A` or `B`
+//! whose entries are contiguous along the shared dimension (`W^T` in the forward pass, `V` and `Δ`
+//! as the right operand) are transposed in registers while packed.
+//!
 //! The microkernel is chosen at run time: on x86-64 with AVX2 and FMA, a kernel written in
 //! 256-bit registers with fused multiply-adds (`8 x 6` for `f64`, `16 x 6` for `f32`: twelve
 //! accumulator registers); elsewhere a portable kernel of the same shape in plain Rust (products
@@ -126,8 +131,8 @@ const fn slack<T>() -> usize {
 /// The block sizes are fixed per type, so the space a product needs depends only on its shape
 /// (capped by the blocks); [`reserve`](Self::reserve) grows the buffers for a shape ahead of
 /// time, and a product with a shape not reserved grows them itself (the only allocation a GEMM
-/// call can make). A network's [`BatchWorkspace`](../backprop_network/struct.BatchWorkspace.html)
-/// reserves every product of its layers.
+/// call can make). The `BatchWorkspace` of `backprop-network` reserves every product of its
+/// layers.
 ///
 /// The buffers hold nothing between calls: any scratch can serve any product of its type.
 ///

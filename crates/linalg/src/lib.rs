@@ -22,8 +22,16 @@
 //! baseline target and for AVX2, and the AVX2 build runs where the CPU has it (detected once, at
 //! run time: a plain `cargo build` is enough). Both builds return the same bits: products are
 //! rounded before they are added (no fused multiply-add), and dot products sum in a fixed order
-//! (see [`dot`]). The mini-batch kernels call the `matrixmultiply` GEMM that nalgebra itself uses,
-//! with strides standing in for transposes so that nothing is copied.
+//! (see [`dot`]).
+//!
+//! The mini-batch kernels run the crate's own GEMM: blocked and packed in the manner of BLIS, with
+//! strides standing in for transposes, an AVX2 + FMA microkernel where the CPU has them (`8 x 6`
+//! tiles for `f64`, `16 x 6` for `f32`) and a portable one elsewhere. Its packing buffers belong to
+//! the caller, as a [`GemmScratch`] (a network's batch workspace holds one, reserved for all its
+//! layers), so a mini-batch step allocates nothing. It runs on one thread with fixed blocking:
+//! equal inputs give equal bits on a given CPU, for any number of threads in the caller. The FMA
+//! and the portable microkernel round differently, so results may differ in the last bits between
+//! CPUs with and without FMA (and from other BLAS libraries).
 //!
 //! ```
 //! use backprop_linalg::{gemv_tr, Matrix};
