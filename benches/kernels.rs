@@ -10,8 +10,8 @@
 use std::hint::black_box;
 
 use backprop::linalg::{
-    axpy, dot, gemm_nt_to, gemm_to, gemm_tr_to, gemv_ger, gemv_tr, ger, ger_gemv_tr, Matrix, Real,
-    Sweep,
+    axpy, dot, gemm_nt_to, gemm_to, gemm_tr_to, gemv_ger, gemv_tr, ger, ger_gemv_tr, GemmScratch,
+    Matrix, Real, Sweep,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{RngExt, SeedableRng};
@@ -102,14 +102,29 @@ fn gemm<T: Real>(c: &mut Criterion) {
         Matrix::<T>::zeros(n_in, batch),
         Matrix::<T>::zeros(n_in, n_out),
     );
+    let mut scratch = GemmScratch::<T>::new();
     let mut group = c.benchmark_group(format!("gemm_{}", T::NAME));
     group.throughput(Throughput::Elements((2 * n_in * n_out * batch) as u64));
     let id = format!("{n_in}x{n_out}x{batch}");
     group.bench_function(BenchmarkId::new("forward_tr", &id), |b| {
-        b.iter(|| gemm_tr_to(&mut s.as_view_mut(), black_box(&w), &v.as_view()))
+        b.iter(|| {
+            gemm_tr_to(
+                &mut s.as_view_mut(),
+                black_box(&w),
+                &v.as_view(),
+                &mut scratch,
+            )
+        })
     });
     group.bench_function(BenchmarkId::new("backward", &id), |b| {
-        b.iter(|| gemm_to(&mut dv.as_view_mut(), black_box(&w), &delta.as_view()))
+        b.iter(|| {
+            gemm_to(
+                &mut dv.as_view_mut(),
+                black_box(&w),
+                &delta.as_view(),
+                &mut scratch,
+            )
+        })
     });
     group.bench_function(BenchmarkId::new("gradient_nt", &id), |b| {
         b.iter(|| {
@@ -119,6 +134,7 @@ fn gemm<T: Real>(c: &mut Criterion) {
                 black_box(&v.as_view()),
                 &delta.as_view(),
                 T::zero(),
+                &mut scratch,
             )
         })
     });

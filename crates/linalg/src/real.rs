@@ -5,8 +5,8 @@ use std::iter::Sum;
 
 /// The floating-point types the workspace computes in: `f64` (the default everywhere) and `f32`.
 ///
-/// The trait is implemented for exactly these two, so that the GEMM kernels can dispatch to the
-/// single- or double-precision routine.
+/// The trait is implemented for exactly these two (it is sealed), so that the SIMD kernels and the
+/// GEMM can hold a register kernel and block sizes for each.
 pub trait Real:
     nalgebra::Scalar
     + num_traits::Float
@@ -20,6 +20,7 @@ pub trait Real:
     + Display
     + LowerExp
     + crate::x86::Avx2
+    + crate::gemm::Gemm
     + 'static
 {
     /// The name of the type, `"f32"` or `"f64"`.
@@ -30,25 +31,6 @@ pub trait Real:
 
     /// Converts to `f64` (exact for both types). Named apart from `num_traits::ToPrimitive::to_f64`, which returns an `Option`.
     fn as_f64(self) -> f64;
-
-    /// Raw GEMM: `C = alpha A B + beta C` with `A` `m x k`, `B` `k x n`, `C` `m x n`, arbitrary
-    /// strides (row stride, column stride) for each.
-    ///
-    /// # Safety
-    /// The pointers and strides must describe matrices of the given shapes inside live allocations,
-    /// and `C` must not overlap `A` or `B` (the contract of `matrixmultiply::dgemm`).
-    #[allow(clippy::too_many_arguments)]
-    #[doc(hidden)]
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    );
 }
 
 impl Real for f64 {
@@ -61,24 +43,6 @@ impl Real for f64 {
     fn as_f64(self) -> f64 {
         self
     }
-
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    ) {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            matrixmultiply::dgemm(
-                m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
-            )
-        }
-    }
 }
 
 impl Real for f32 {
@@ -90,23 +54,5 @@ impl Real for f32 {
 
     fn as_f64(self) -> f64 {
         f64::from(self)
-    }
-
-    unsafe fn gemm_raw(
-        m: usize,
-        k: usize,
-        n: usize,
-        alpha: Self,
-        a: (*const Self, isize, isize),
-        b: (*const Self, isize, isize),
-        beta: Self,
-        c: (*mut Self, isize, isize),
-    ) {
-        // SAFETY: forwarded from this function's contract.
-        unsafe {
-            matrixmultiply::sgemm(
-                m, k, n, alpha, a.0, a.1, a.2, b.0, b.1, b.2, beta, c.0, c.1, c.2,
-            )
-        }
     }
 }

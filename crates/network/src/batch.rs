@@ -1,14 +1,15 @@
 //! Mini-batches: samples as the columns of a matrix, every pass on GEMM.
 
-use backprop_linalg::{gemm_nt_to, gemm_to, gemm_tr_to, Matrix, MatrixView, Real};
+use backprop_linalg::{gemm_nt_to, gemm_to, gemm_tr_to, GemmScratch, Matrix, MatrixView, Real};
 
 use crate::{Error, Gradients, Network, Result};
 
 /// The buffers of the mini-batch passes: `S_l`, `V_l`, `dL/dV_l` (`n_l x capacity`, one sample a
-/// column) and the targets `Y` (`n_d x capacity`).
+/// column), the targets `Y` (`n_d x capacity`), and the packing buffers of the GEMM, grown for
+/// every product of the layers.
 ///
 /// A batch of `b <= capacity` samples uses the first `b` columns, so the last, shorter batch of an
-/// epoch needs no other buffer.
+/// epoch needs no other buffer, and a mini-batch step allocates nothing.
 #[derive(Clone, Debug)]
 pub struct BatchWorkspace<T: Real = f64> {
     widths: Vec<usize>,
@@ -17,6 +18,7 @@ pub struct BatchWorkspace<T: Real = f64> {
     v: Vec<Matrix<T>>,
     dv: Vec<Matrix<T>>,
     y: Matrix<T>,
+    gemm: GemmScratch<T>,
     forwarded: usize,
 }
 
@@ -35,6 +37,14 @@ impl<T: Real> BatchWorkspace<T> {
                 .map(|&n| Matrix::zeros(n, capacity))
                 .collect::<Vec<_>>()
         };
+        let mut gemm = GemmScratch::new();
+        for pair in widths.windows(2) {
+            let (n_in, n_out) = (pair[0], pair[1]);
+            // The shapes (m, k, n) of S = W^T V, G = V Δ^T and D = W Δ.
+            gemm.reserve(n_out, n_in, capacity);
+            gemm.reserve(n_in, capacity, n_out);
+            gemm.reserve(n_in, n_out, capacity);
+        }
         Ok(BatchWorkspace {
             widths: widths.to_vec(),
             capacity,
@@ -42,6 +52,7 @@ impl<T: Real> BatchWorkspace<T> {
             v: buffers(),
             dv: buffers(),
             y: Matrix::zeros(widths.last().copied().unwrap_or(0), capacity),
+            gemm,
             forwarded: 0,
         })
     }
@@ -127,6 +138,7 @@ impl<T: Real> Network<T> {
                 &mut s.columns_mut(0, b),
                 layer.weights(),
                 &lower[l].columns(0, b),
+                &mut ws.gemm,
             );
             // The first b columns are contiguous in a column-major buffer.
             let s = &mut s.as_mut_slice()[..n * b];
@@ -201,9 +213,15 @@ impl<T: Real> Network<T> {
                 &ws.v[i].columns(0, b),
                 &delta,
                 T::zero(),
+                &mut ws.gemm,
             );
             if i > 0 {
-                gemm_to(&mut below[i].columns_mut(0, b), layer.weights(), &delta);
+                gemm_to(
+                    &mut below[i].columns_mut(0, b),
+                    layer.weights(),
+                    &delta,
+                    &mut ws.gemm,
+                );
             }
         }
         Ok(loss * inv_b)
