@@ -37,7 +37,7 @@ fn net(widths: &[usize]) -> Network {
 }
 
 fn restarts(c: &mut Criterion) {
-    let (r, epochs) = (8, 2);
+    let (r, epochs) = (16, 4);
     let d = data(500, 16, 4);
     let template = net(&[16, 32, 4]);
     let mut group = c.benchmark_group("restarts");
