@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use backprop_linalg::Real;
 
+use crate::error::check_len;
 use crate::{Error, Result};
 
 /// A loss `L(y', y)` between the network's output `y' = v_d` and the target `y`.
@@ -51,7 +52,7 @@ impl Loss {
     /// # Errors
     /// [`Error::Length`] if `y` is not as long as `v_d`.
     pub fn value<T: Real>(self, v_d: &[T], y: &[T]) -> Result<T> {
-        same_length("target y", v_d.len(), y.len())?;
+        check_len("target y", v_d.len(), y.len())?;
         Ok(match self {
             Loss::Squared => {
                 let half = T::from_f64(0.5);
@@ -76,8 +77,8 @@ impl Loss {
     /// # Errors
     /// [`Error::Length`] if `y` or `dv` is not as long as `v_d`.
     pub fn gradient_to<T: Real>(self, v_d: &[T], y: &[T], dv: &mut [T]) -> Result<T> {
-        same_length("target y", v_d.len(), y.len())?;
-        same_length("gradient dL/dv_d", v_d.len(), dv.len())?;
+        check_len("target y", v_d.len(), y.len())?;
+        check_len("gradient dL/dv_d", v_d.len(), dv.len())?;
         Ok(match self {
             Loss::Squared => {
                 for ((d, &p), &t) in dv.iter_mut().zip(v_d).zip(y) {
@@ -115,7 +116,7 @@ impl Loss {
     /// # Ok::<(), backprop_network::Error>(())
     /// ```
     pub fn output_to<T: Real>(self, v_d: &[T], out: &mut [T]) -> Result<()> {
-        same_length("output", v_d.len(), out.len())?;
+        check_len("output", v_d.len(), out.len())?;
         match self {
             Loss::Squared => out.copy_from_slice(v_d),
             Loss::CrossEntropy => {
@@ -126,19 +127,6 @@ impl Loss {
             }
         }
         Ok(())
-    }
-}
-
-/// [`Error::Length`] unless `got == expected`.
-fn same_length(what: &'static str, expected: usize, got: usize) -> Result<()> {
-    if got == expected {
-        Ok(())
-    } else {
-        Err(Error::Length {
-            what,
-            expected,
-            got,
-        })
     }
 }
 

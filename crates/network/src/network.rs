@@ -319,15 +319,7 @@ impl<T: Real> Network<T> {
     }
 
     pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {
-        if expected == got {
-            Ok(())
-        } else {
-            Err(Error::Length {
-                what,
-                expected,
-                got,
-            })
-        }
+        crate::error::check_len(what, expected, got)
     }
 
     /// The forward pass for one sample `x`: fills `s_l` and `v_l` of every layer in `ws` and
