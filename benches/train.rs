@@ -40,7 +40,7 @@ fn per_sample<T: Real>(c: &mut Criterion) {
     group.sample_size(10);
     group.throughput(Throughput::Elements(SAMPLES as u64));
     for widths in NETS {
-        let mut work = Work::<T>::new(widths, 1, SAMPLES, 0.1).unwrap();
+        let mut work = Work::<T>::new(widths, 1, SAMPLES, 0.1, None).unwrap();
         group.bench_function(BenchmarkId::from_parameter(name(widths)), |b| {
             b.iter(|| black_box(work.epoch().unwrap()))
         });
@@ -54,7 +54,7 @@ fn mini_batch<T: Real>(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("sgd_mini_batch_{}", T::NAME));
     group.sample_size(10);
     group.throughput(Throughput::Elements(BATCH_SAMPLES as u64));
-    let mut work = Work::<T>::new(&widths, BATCH, BATCH_SAMPLES, 0.1).unwrap();
+    let mut work = Work::<T>::new(&widths, BATCH, BATCH_SAMPLES, 0.1, None).unwrap();
     group.bench_function(BenchmarkId::new(name(&widths), BATCH), |b| {
         b.iter(|| black_box(work.epoch().unwrap()))
     });

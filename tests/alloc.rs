@@ -122,3 +122,26 @@ fn mini_batch_steps_do_not_allocate() {
     });
     assert_eq!(n, 0, "{n} allocations in 10 mini-batch steps");
 }
+
+/// Per-sample steps in blocks (`sgd_block`), including a shorter last block: the three GEMMs of a
+/// block pack into buffers that `block_workspace` reserved.
+#[test]
+fn per_sample_steps_in_blocks_do_not_allocate() {
+    for loss in Loss::ALL {
+        let mut net = network(loss);
+        let mut bw = net.block_workspace(8).unwrap();
+        let n = allocations_in(|| {
+            for epoch in 0..5 {
+                for b in [8, 3] {
+                    for j in 0..b {
+                        let t = (epoch * 8 + j) as f64;
+                        bw.load(j, &[t.sin(), t.cos(), 0.1, 0.2, 1.0], &[0.0, 1.0, 0.0])
+                            .unwrap();
+                    }
+                    net.sgd_block(&mut bw, b, 0.05).unwrap();
+                }
+            }
+        });
+        assert_eq!(n, 0, "{loss}: {n} allocations in 10 blocks of steps");
+    }
+}

@@ -415,3 +415,62 @@ fn xor_needs_random_starts_and_the_best_of_several_runs() {
     }
     assert_eq!(best.summary.train_accuracy, Some(1.0));
 }
+
+/// A dataset of `m` samples with `n` inputs in [-1, 1) and two targets in [0, 1), from a seed.
+fn random_data(n: usize, m: usize, seed: u64) -> Dataset {
+    use rand::RngExt;
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x: Vec<Vec<f64>> = (0..m)
+        .map(|_| (0..n).map(|_| rng.random::<f64>() * 2.0 - 1.0).collect())
+        .collect();
+    let y: Vec<Vec<f64>> = (0..m)
+        .map(|_| (0..2).map(|_| rng.random::<f64>()).collect())
+        .collect();
+    Dataset::from_rows(&x, &y).unwrap()
+}
+
+#[test]
+fn training_in_blocks_takes_the_plain_steps_up_to_rounding() {
+    // 50 samples in blocks of 16 (the last one of 2), 3 epochs, shuffled: the first layer's sums
+    // are added in another order, nothing else changes.
+    let data = random_data(40, 50, 3);
+    let mut net = Network::builder(40)
+        .layer(24, Activation::Tanh)
+        .layer(2, Activation::Sigmoid)
+        .build()
+        .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    backprop::optim::initialize(&mut net, Init::XavierUniform, &mut rng).unwrap();
+    let mut plain = net.clone();
+    let cfg = SgdConfig {
+        learning_rate: 0.2,
+        epochs: 3,
+        ..Default::default()
+    };
+    let blocked = run(
+        &mut net,
+        &data,
+        &SgdConfig {
+            block: Some(16),
+            ..cfg.clone()
+        },
+    );
+    let reference = run(
+        &mut plain,
+        &data,
+        &SgdConfig {
+            block: Some(1),
+            ..cfg.clone()
+        },
+    );
+    assert_close(&params(&net), &params(&plain), 1e-12);
+    assert_close(&blocked.train_loss, &reference.train_loss, 1e-13);
+    // Equal bits would mean that the blocks were not taken.
+    assert_ne!(params(&net), params(&plain));
+    assert!(SgdConfig {
+        block: Some(0),
+        ..cfg
+    }
+    .validate()
+    .is_err());
+}

@@ -174,6 +174,11 @@ pub struct TrainingArgs {
     /// Stop after this many epochs without a better validation loss (keeps the best epoch).
     #[arg(long, value_name = "EPOCHS", value_parser = parse_count, allow_negative_numbers = true)]
     pub patience: Option<usize>,
+    /// Per-sample SGD: steps per block of the first layer's GEMMs (1: plain steps, bit for bit
+    /// the lecture's update in order) [default: 32 for a first layer of 16,384 weights or more,
+    /// else 1].
+    #[arg(long, value_name = "STEPS", value_parser = parse_count, allow_negative_numbers = true)]
+    pub block: Option<usize>,
     /// Master seed: data generation, validation split, and every restart's seed.
     #[arg(
         long,

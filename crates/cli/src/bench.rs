@@ -11,7 +11,9 @@
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use backprop_network::{Activation, BatchWorkspace, Gradients, Loss, Network, Real, Workspace};
+use backprop_network::{
+    Activation, BatchWorkspace, BlockWorkspace, Gradients, Loss, Network, Real, Workspace,
+};
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -39,6 +41,10 @@ pub struct BenchArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.1)]
     pub lr: f64,
+    /// Per-sample SGD only: samples per block of the first layer's GEMMs (`Network::sgd_block`);
+    /// 1 runs the plain steps of an `SgdSession`. Default: the training default for the network.
+    #[arg(long)]
+    pub block: Option<usize>,
 }
 
 /// Parses `784-128-10` into widths.
@@ -128,6 +134,7 @@ pub struct Work<T: Real> {
     eta: T,
     ws: Workspace<T>,
     bws: BatchWorkspace<T>,
+    block: Option<BlockWorkspace<T>>,
     grads: Gradients<T>,
 }
 
@@ -136,12 +143,24 @@ impl<T: Real> Work<T> {
     ///
     /// # Errors
     /// A zero width or batch.
-    pub fn new(widths: &[usize], batch: usize, samples: usize, lr: f64) -> Result<Self> {
+    pub fn new(
+        widths: &[usize],
+        batch: usize,
+        samples: usize,
+        lr: f64,
+        block: Option<usize>,
+    ) -> Result<Self> {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let net = network::<T>(widths, &mut rng)?;
         let (n_in, n_out) = (widths[0], widths[widths.len() - 1]);
         let (x, y) = data::<T>(n_in, n_out, samples.max(batch), &mut rng);
+        let block = block.unwrap_or_else(|| net.sgd_block_size());
         Ok(Work {
+            block: if batch == 1 && block > 1 {
+                Some(net.block_workspace(block)?)
+            } else {
+                None
+            },
             ws: net.workspace(),
             bws: net.batch_workspace(batch)?,
             grads: net.gradients(),
@@ -172,6 +191,19 @@ impl<T: Real> Work<T> {
     pub fn epoch(&mut self) -> Result<usize> {
         let m = self.samples();
         let (n_in, n_out) = self.dims();
+        if let Some(bw) = self.block.as_mut() {
+            let k = bw.capacity();
+            let mut s = 0;
+            while s < m {
+                let b = k.min(m - s);
+                for j in 0..b {
+                    bw.load(j, row(&self.x, s + j, n_in), row(&self.y, s + j, n_out))?;
+                }
+                self.net.sgd_block(bw, b, self.eta)?;
+                s += b;
+            }
+            return Ok(m);
+        }
         if self.batch == 1 {
             let mut session = self.net.sgd_session(&mut self.ws)?;
             for s in 0..m {
@@ -214,7 +246,7 @@ fn measure<T: Real>(args: &BenchArgs, widths: &[usize]) -> Result<String> {
     let samples = args
         .samples
         .unwrap_or(if batch == 1 { 10_000 } else { 10_240 });
-    let mut work = Work::<T>::new(widths, batch, samples, args.lr)?;
+    let mut work = Work::<T>::new(widths, batch, samples, args.lr, args.block)?;
     let t0 = Instant::now();
     work.epoch()?;
     let warm = t0.elapsed().as_secs_f64().max(1e-9);
@@ -253,6 +285,7 @@ fn measure<T: Real>(args: &BenchArgs, widths: &[usize]) -> Result<String> {
         "reps": args.reps,
         "steps_per_rep": per_rep,
         "threads": 1,
+        "block": work.block.as_ref().map_or(1, BlockWorkspace::capacity),
         "loss_after": work.mean_loss()?,
     });
     Ok(line.to_string())
@@ -280,6 +313,7 @@ mod tests {
             samples: Some(40),
             min_rep_s: 0.0,
             lr: 0.1,
+            block: None,
         };
         let line = measure::<f32>(&args, &[3, 4, 2]).unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();

@@ -557,6 +557,11 @@ fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
             "early stopping after {p} epochs without improvement"
         ));
     }
+    match sgd.block {
+        Some(1) => extras.push("plain per-sample steps (no first-layer blocks)".to_owned()),
+        Some(k) => extras.push(format!("first layer in blocks of {k} steps")),
+        None => {}
+    }
     extras
 }
 

@@ -143,6 +143,7 @@ pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
         schedule: args.schedule,
         clip_norm: args.clip_norm,
         patience: args.patience,
+        block: args.block,
     };
     cfg.validate().context("invalid training settings")?;
     Ok(cfg)

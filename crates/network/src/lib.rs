@@ -38,6 +38,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod batch;
+mod block;
 mod error;
 mod loss;
 mod network;
@@ -47,6 +48,7 @@ mod workspace;
 pub use backprop_activations::Activation;
 pub use backprop_linalg::{Matrix, MatrixView, Real, Vector};
 pub use batch::BatchWorkspace;
+pub use block::BlockWorkspace;
 pub use error::{Error, Result};
 pub use loss::Loss;
 pub use network::{Builder, Layer, Network};

@@ -130,6 +130,12 @@ pub struct SgdConfig {
     /// Early stopping: stop when the validation loss has not improved for this many epochs and
     /// restore the weights of the best epoch (needs a validation set).
     pub patience: Option<usize>,
+    /// Plain per-sample steps only (batch 1, no momentum, decay or clipping): the samples per
+    /// block of [`Network::sgd_block`], which gathers the first layer's products of a block into
+    /// GEMMs. `Some(1)` takes plain steps, bit for bit those of [`Network::sgd_step`]; `None`
+    /// leaves the choice to [`Network::sgd_block_size`] (blocks only for large first layers).
+    #[serde(default)]
+    pub block: Option<usize>,
 }
 
 impl Default for SgdConfig {
@@ -144,6 +150,7 @@ impl Default for SgdConfig {
             schedule: Schedule::Constant,
             clip_norm: None,
             patience: None,
+            block: None,
         }
     }
 }
@@ -187,6 +194,9 @@ impl SgdConfig {
         }
         if self.patience == Some(0) {
             return Err(invalid("patience", "must be at least 1 epoch"));
+        }
+        if self.block == Some(0) {
+            return Err(invalid("block", "must be at least 1 sample"));
         }
         self.schedule.validate()
     }
@@ -428,6 +438,13 @@ pub fn train<T: Real>(
         grads: net.gradients(),
         velocity: cfg.momentum.map(|_| net.gradients()),
     };
+    // Plain steps on a large first layer go in blocks (the workspace is made once, here).
+    let block = cfg.block.unwrap_or_else(|| net.sgd_block_size()).min(m);
+    let mut blocks = if cfg.is_plain() && block > 1 {
+        Some(net.block_workspace(block)?)
+    } else {
+        None
+    };
     let mut eval = Evaluator::new(net);
     let mut history = History::default();
     let early_stopping = cfg.patience.filter(|_| validation.is_some());
@@ -443,7 +460,18 @@ pub fn train<T: Real>(
             Order::Fixed => {}
         }
         let eta = T::from_f64(cfg.schedule.rate(cfg.learning_rate, epoch));
-        if cfg.is_plain() {
+        if let Some(bw) = blocks.as_mut() {
+            // The lecture's steps, a block of samples at a time.
+            for chunk in order.chunks(bw.capacity()) {
+                for (j, &k) in chunk.iter().enumerate() {
+                    bw.load(j, train.x(k), train.y(k))?;
+                }
+                if !net.sgd_block(bw, chunk.len(), eta)?.is_finite() {
+                    history.diverged = true;
+                    break 'epochs;
+                }
+            }
+        } else if cfg.is_plain() {
             // The lecture's step, with the first layer's update fused into the next forward
             // product; the session applies the last update when it ends with the epoch.
             let mut session = net.sgd_session(&mut stepper.ws)?;
