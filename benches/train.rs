@@ -61,9 +61,27 @@ fn mini_batch<T: Real>(c: &mut Criterion) {
     group.finish();
 }
 
+/// Per-sample SGD on 784-128-10 with plain fused steps (block 1) and with the first layer in
+/// blocks of 16, 32 and 64 samples (`Network::sgd_block`): what the blocks buy.
+fn first_layer_blocks<T: Real>(c: &mut Criterion) {
+    let widths = [784, 128, 10];
+    let mut group = c.benchmark_group(format!("sgd_blocks_{}_{}", name(&widths), T::NAME));
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(SAMPLES as u64));
+    for block in [1, 16, 32, 64] {
+        let mut work = Work::<T>::new(&widths, 1, SAMPLES, 0.1, Some(block)).unwrap();
+        group.bench_function(BenchmarkId::new("block", block), |b| {
+            b.iter(|| black_box(work.epoch().unwrap()))
+        });
+    }
+    group.finish();
+}
+
 fn benches(c: &mut Criterion) {
     per_sample::<f64>(c);
     per_sample::<f32>(c);
+    first_layer_blocks::<f64>(c);
+    first_layer_blocks::<f32>(c);
     mini_batch::<f64>(c);
     mini_batch::<f32>(c);
 }

@@ -68,6 +68,25 @@ pub trait Gemm: Copy + Sized {
         csc: usize,
     );
 
+    /// The AVX-512 microkernel for two panels of `A` at once: a `2 MR x NR` tile, whose rows
+    /// `0..MR` come from the panel at `a` and rows `MR..2 MR` from the panel at `a + MR k`, with
+    /// the arithmetic of [`kernel_fma`](Self::kernel_fma) (so the same bits), in twelve 512-bit
+    /// accumulators.
+    ///
+    /// # Safety
+    /// As `kernel_fma` for both panels and the `2 MR x NR` tile, and the CPU supports AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_avx512x2(
+        k: usize,
+        alpha: Self,
+        a: *const Self,
+        b: *const Self,
+        beta: Self,
+        c: *mut Self,
+        csc: usize,
+    );
+
     /// Packs one full panel of `r >= 4` lines (`MR` rows of `A` or `NR` columns of `B`) whose
     /// `kc` entries are contiguous (line `l` at `src + l ls`), as [`pack`] does, transposing
     /// blocks in registers.
@@ -100,8 +119,11 @@ pub trait Gemm: Copy + Sized {
 /// Which microkernel runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Kernel {
-    /// AVX2 + FMA where the CPU has them, else portable.
+    /// AVX-512 where the CPU has it, else AVX2 + FMA where it has them, else portable.
     Auto,
+    /// AVX2 + FMA where the CPU has them (also where it has AVX-512), else portable (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Avx2,
     /// The portable kernel, on any CPU (for tests).
     #[cfg_attr(not(test), allow(dead_code))]
     Portable,
@@ -252,6 +274,16 @@ pub(crate) unsafe fn gemm<T: Real>(
     let (ap, bp) = scratch.buffers(m, k, n);
     #[cfg(target_arch = "x86_64")]
     if kernel == Kernel::Auto
+        && std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: AVX-512F, AVX2 and FMA were just detected; the rest as below.
+        unsafe { loops_avx512(m, k, n, alpha, a, b, beta, c, ap, bp) };
+        return;
+    }
+    #[cfg(target_arch = "x86_64")]
+    if kernel != Kernel::Portable
         && std::is_x86_feature_detected!("avx2")
         && std::is_x86_feature_detected!("fma")
     {
@@ -262,7 +294,7 @@ pub(crate) unsafe fn gemm<T: Real>(
     }
     let _ = kernel;
     // SAFETY: as above.
-    unsafe { loops::<T, false>(m, k, n, alpha, a, b, beta, c, ap, bp) }
+    unsafe { loops::<T, false, false>(m, k, n, alpha, a, b, beta, c, ap, bp) }
 }
 
 /// [`loops`] with the FMA microkernel, compiled for AVX2 and FMA.
@@ -285,7 +317,31 @@ unsafe fn loops_fma<T: Real>(
     bp: *mut T,
 ) {
     // SAFETY: forwarded from this function's contract.
-    unsafe { loops::<T, true>(m, k, n, alpha, a, b, beta, c, ap, bp) }
+    unsafe { loops::<T, true, false>(m, k, n, alpha, a, b, beta, c, ap, bp) }
+}
+
+/// [`loops`] with the AVX-512 microkernel for pairs of full panels (and the FMA one for the rest),
+/// compiled for AVX-512F, AVX2 and FMA.
+///
+/// # Safety
+/// As [`loops`], and the CPU supports AVX-512F, AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn loops_avx512<T: Real>(
+    m: usize,
+    k: usize,
+    n: usize,
+    alpha: T,
+    a: Raw<T>,
+    b: Raw<T>,
+    beta: T,
+    c: RawMut<T>,
+    ap: *mut T,
+    bp: *mut T,
+) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { loops::<T, true, true>(m, k, n, alpha, a, b, beta, c, ap, bp) }
 }
 
 /// `C = beta C` (`C = 0` for `beta = 0`, whatever it held).
@@ -313,10 +369,11 @@ unsafe fn scale<T: Real>(m: usize, n: usize, beta: T, c: RawMut<T>) {
 /// # Safety
 /// As [`gemm`] (`m, k, n > 0`); `ap` and `bp` point at buffers of at least
 /// `round_up(min(m, MC), MR) * min(k, KC)` and `round_up(min(n, NC), NR) * min(k, KC)` entries;
-/// with `FMA`, the CPU supports AVX2 and FMA.
+/// with `FMA`, the CPU supports AVX2 and FMA; with `WIDE`, also AVX-512F (two full panels of `A`
+/// side by side then go through one AVX-512 microkernel call).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn loops<T: Real, const FMA: bool>(
+unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
     m: usize,
     k: usize,
     n: usize,
@@ -352,17 +409,25 @@ unsafe fn loops<T: Real, const FMA: bool>(
                 }
                 for jr in (0..nc).step_by(nr) {
                     let nr_ = nr.min(nc - jr);
-                    for ir in (0..mc).step_by(mr) {
+                    let mut ir = 0;
+                    while ir < mc {
                         let mr_ = mr.min(mc - ir);
                         // SAFETY: the panels start `ir * kc` and `jr * kc` entries into the
-                        // packed blocks and hold `kc * mr` and `kc * nr` entries; the tile of C
-                        // starts at (ic + ir, jc + jr), inside C. A full tile with unit row
-                        // stride is written in place; any other goes through `tile` (MR x NR
-                        // entries, column stride MR) and is merged entry by entry.
+                        // packed blocks and hold `kc * mr` and `kc * nr` entries (two panels of
+                        // A, `2 kc mr`, when `ir + 2 mr <= mc`); the tile of C starts at
+                        // (ic + ir, jc + jr), inside C. A full tile with unit row stride is
+                        // written in place; any other goes through `tile` (MR x NR entries,
+                        // column stride MR) and is merged entry by entry.
                         unsafe {
                             let (pa, pb) = (ap.add(ir * kc), bp.add(jr * kc));
                             let pc_ =
                                 c.0.offset((ic + ir) as isize * rsc + (jc + jr) as isize * csc);
+                            #[cfg(target_arch = "x86_64")]
+                            if WIDE && ir + 2 * mr <= mc && nr_ == nr && rsc == 1 {
+                                T::kernel_avx512x2(kc, alpha, pa, pb, beta, pc_, csc as usize);
+                                ir += 2 * mr;
+                                continue;
+                            }
                             if mr_ == mr && nr_ == nr && rsc == 1 {
                                 kernel::<T, FMA>(kc, alpha, pa, pb, beta, pc_, csc as usize);
                             } else {
@@ -377,6 +442,7 @@ unsafe fn loops<T: Real, const FMA: bool>(
                                 }
                             }
                         }
+                        ir += mr;
                     }
                 }
             }
@@ -912,6 +978,203 @@ mod fma {
     }
 }
 
+/// The AVX-512 microkernel: two panels of `A` (`2 MR` rows, a 512-bit register each per column)
+/// against one panel of `B`, in twelve accumulators.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use core::arch::x86_64::{
+        __m512, __m512d, _mm512_fmadd_pd, _mm512_fmadd_ps, _mm512_load_pd, _mm512_load_ps,
+        _mm512_loadu_pd, _mm512_loadu_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_set1_pd,
+        _mm512_set1_ps, _mm512_setzero_pd, _mm512_setzero_ps, _mm512_storeu_pd, _mm512_storeu_ps,
+        _mm_prefetch, _MM_HINT_T0,
+    };
+
+    /// Steps of the shared dimension per turn of the microkernel's loop.
+    const UNROLL: usize = 4;
+
+    /// A 512-bit register of `Self`.
+    ///
+    /// # Safety
+    /// Every method needs AVX-512F; pointers as documented on each.
+    pub(super) trait Wide: Copy + PartialEq {
+        /// The register.
+        type V: Copy;
+        /// Lanes in a register (the `MR` of the type).
+        const W: usize;
+        /// Zero.
+        const ZERO: Self;
+        /// One.
+        const ONE: Self;
+        /// All lanes zero.
+        unsafe fn zero() -> Self::V;
+        /// All lanes `x`.
+        unsafe fn splat(x: Self) -> Self::V;
+        /// `W` entries at `p`, 64-byte aligned.
+        unsafe fn load(p: *const Self) -> Self::V;
+        /// `W` entries at `p`, any alignment.
+        unsafe fn loadu(p: *const Self) -> Self::V;
+        /// `W` entries to `p`, any alignment.
+        unsafe fn storeu(p: *mut Self, v: Self::V);
+        /// `a b + c`, rounded once.
+        unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+        /// `a b`.
+        unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    }
+
+    macro_rules! wide_impl {
+        ($t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $load:ident, $loadu:ident,
+         $storeu:ident, $fmadd:ident, $mul:ident) => {
+            impl Wide for $t {
+                type V = $v;
+                const W: usize = $w;
+                const ZERO: $t = 0.0;
+                const ONE: $t = 1.0;
+                #[inline(always)]
+                unsafe fn zero() -> $v {
+                    // SAFETY: AVX-512F, per the trait's contract.
+                    unsafe { $zero() }
+                }
+                #[inline(always)]
+                unsafe fn splat(x: $t) -> $v {
+                    // SAFETY: AVX-512F, per the trait's contract.
+                    unsafe { $splat(x) }
+                }
+                #[inline(always)]
+                unsafe fn load(p: *const $t) -> $v {
+                    // SAFETY: AVX-512F; `W` aligned readable entries per the caller.
+                    unsafe { $load(p) }
+                }
+                #[inline(always)]
+                unsafe fn loadu(p: *const $t) -> $v {
+                    // SAFETY: AVX-512F; `W` readable entries per the caller.
+                    unsafe { $loadu(p) }
+                }
+                #[inline(always)]
+                unsafe fn storeu(p: *mut $t, v: $v) {
+                    // SAFETY: AVX-512F; `W` writable entries per the caller.
+                    unsafe { $storeu(p, v) }
+                }
+                #[inline(always)]
+                unsafe fn fmadd(a: $v, b: $v, c: $v) -> $v {
+                    // SAFETY: AVX-512F, per the trait's contract.
+                    unsafe { $fmadd(a, b, c) }
+                }
+                #[inline(always)]
+                unsafe fn mul(a: $v, b: $v) -> $v {
+                    // SAFETY: AVX-512F, per the trait's contract.
+                    unsafe { $mul(a, b) }
+                }
+            }
+        };
+    }
+
+    wide_impl!(
+        f64,
+        __m512d,
+        8,
+        _mm512_setzero_pd,
+        _mm512_set1_pd,
+        _mm512_load_pd,
+        _mm512_loadu_pd,
+        _mm512_storeu_pd,
+        _mm512_fmadd_pd,
+        _mm512_mul_pd
+    );
+    wide_impl!(
+        f32,
+        __m512,
+        16,
+        _mm512_setzero_ps,
+        _mm512_set1_ps,
+        _mm512_load_ps,
+        _mm512_loadu_ps,
+        _mm512_storeu_ps,
+        _mm512_fmadd_ps,
+        _mm512_mul_ps
+    );
+
+    /// The `2 W x NR` microkernel on the panels at `a` and `a + W k` (see
+    /// [`super::Gemm::kernel_avx512x2`]). Entry by entry the arithmetic of the AVX2 kernel:
+    /// products of the shared dimension fused into the accumulator in order from zero, then
+    /// `alpha` and `beta` applied the same way.
+    ///
+    /// # Safety
+    /// As [`super::Gemm::kernel_avx512x2`], both panels 64-byte aligned.
+    #[inline(always)]
+    pub(super) unsafe fn kernel2<T: Wide, const NR: usize>(
+        k: usize,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T,
+        csc: usize,
+    ) {
+        let w = T::W;
+        // SAFETY: the reads stay inside the two panels (`p < k`) and the panel of B, the writes
+        // inside the `2 W x NR` tile; AVX-512F per the contract; `a + p w` and `a2 + p w` are
+        // 64-byte aligned as `a` is and `w` entries are 64 bytes.
+        unsafe {
+            for j in 0..NR {
+                let cj = c.add(j * csc);
+                _mm_prefetch::<_MM_HINT_T0>(cj.cast());
+                _mm_prefetch::<_MM_HINT_T0>(cj.add(2 * w - 1).cast());
+            }
+            let mut acc = [[T::zero(); 2]; NR];
+            let (mut a0p, mut a1p, mut b) = (a, a.add(w * k), b);
+            macro_rules! step {
+                ($p:expr) => {
+                    let a0 = T::load(a0p.add($p * w));
+                    let a1 = T::load(a1p.add($p * w));
+                    for j in 0..NR {
+                        let bj = T::splat(*b.add($p * NR + j));
+                        acc[j][0] = T::fmadd(a0, bj, acc[j][0]);
+                        acc[j][1] = T::fmadd(a1, bj, acc[j][1]);
+                    }
+                };
+            }
+            for _ in 0..k / UNROLL {
+                step!(0);
+                step!(1);
+                step!(2);
+                step!(3);
+                a0p = a0p.add(UNROLL * w);
+                a1p = a1p.add(UNROLL * w);
+                b = b.add(UNROLL * NR);
+            }
+            for _ in 0..k % UNROLL {
+                step!(0);
+                a0p = a0p.add(w);
+                a1p = a1p.add(w);
+                b = b.add(NR);
+            }
+            let va = T::splat(alpha);
+            if beta == T::ZERO {
+                for j in 0..NR {
+                    let cj = c.add(j * csc);
+                    T::storeu(cj, T::mul(acc[j][0], va));
+                    T::storeu(cj.add(w), T::mul(acc[j][1], va));
+                }
+            } else if beta == T::ONE {
+                for j in 0..NR {
+                    let cj = c.add(j * csc);
+                    T::storeu(cj, T::fmadd(acc[j][0], va, T::loadu(cj)));
+                    T::storeu(cj.add(w), T::fmadd(acc[j][1], va, T::loadu(cj.add(w))));
+                }
+            } else {
+                let vb = T::splat(beta);
+                for j in 0..NR {
+                    let cj = c.add(j * csc);
+                    let c0 = T::mul(T::loadu(cj), vb);
+                    let c1 = T::mul(T::loadu(cj.add(w)), vb);
+                    T::storeu(cj, T::fmadd(acc[j][0], va, c0));
+                    T::storeu(cj.add(w), T::fmadd(acc[j][1], va, c1));
+                }
+            }
+        }
+    }
+}
+
 macro_rules! gemm_impl {
     ($t:ty, $mr:expr, $nr:expr, $kc:expr, $mc:expr, $nc:expr) => {
         impl Gemm for $t {
@@ -936,6 +1199,22 @@ macro_rules! gemm_impl {
                 // `ALIGN`-byte boundaries plus multiples of `MR * kc` entries (`MR` entries are
                 // 64 bytes).
                 unsafe { fma::kernel::<$t, $nr>(k, alpha, a, b, beta, c, csc) }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn kernel_avx512x2(
+                k: usize,
+                alpha: $t,
+                a: *const $t,
+                b: *const $t,
+                beta: $t,
+                c: *mut $t,
+                csc: usize,
+            ) {
+                // SAFETY: forwarded from this function's contract; each column of a panel of A
+                // is `MR` entries, one 64-byte register, on a 64-byte boundary.
+                unsafe { avx512::kernel2::<$t, $nr>(k, alpha, a, b, beta, c, csc) }
             }
 
             #[cfg(target_arch = "x86_64")]
@@ -988,7 +1267,7 @@ mod tests {
     use crate::{Matrix, Real};
     use proptest::prelude::*;
 
-    const KERNELS: [Kernel; 2] = [Kernel::Auto, Kernel::Portable];
+    const KERNELS: [Kernel; 3] = [Kernel::Auto, Kernel::Avx2, Kernel::Portable];
 
     /// A seeded matrix with entries in [-2, 2).
     fn matrix<T: Real>(rows: usize, cols: usize, seed: u64) -> Matrix<T> {
@@ -1057,6 +1336,7 @@ mod tests {
         let g0 = matrix::<T>(n_in, n_out, seed ^ 3);
         let (w64, v64, d64) = (to64(&w), to64(&v.clone_owned()), to64(&delta.clone_owned()));
         let nan = T::nan();
+        let mut outputs = Vec::new();
         for kernel in KERNELS {
             let mut scratch = GemmScratch::new();
 
@@ -1098,6 +1378,19 @@ mod tests {
                 kernel,
             );
             check(&g, alpha, &v64, &d64.transpose(), beta, &to64(&g0))?;
+            outputs.push((s, d, g));
+        }
+        // The AVX-512 kernel (Auto, where the CPU has it) does the AVX2 kernel's arithmetic:
+        // equal bits.
+        let bits = |m: &Matrix<T>| m.iter().map(|x| x.as_f64().to_bits()).collect::<Vec<_>>();
+        for (x, y) in [
+            (&outputs[0].0, &outputs[1].0),
+            (&outputs[0].1, &outputs[1].1),
+        ]
+        .into_iter()
+        .chain([(&outputs[0].2, &outputs[1].2)])
+        {
+            prop_assert_eq!(bits(x), bits(y), "Auto and Avx2 kernels differ");
         }
         Ok(())
     }

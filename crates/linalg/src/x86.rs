@@ -162,7 +162,7 @@ fn peel<T: Real>(p: *const T) -> usize {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn column_start<T: Real>(first: *const T, rows: usize) -> usize {
-    if rows % T::W == 0 && rows >= 128 * T::W {
+    if rows.is_multiple_of(T::W) && rows >= 128 * T::W {
         peel(first)
     } else {
         0
@@ -696,7 +696,7 @@ pub unsafe fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
 #[inline(always)]
 pub unsafe fn gemv<T: Real>(out: &mut [T], w: &[T], d: &[T]) {
     let rows = out.len();
-    let p = if rows % T::W == 0 && rows >= 8 * T::W {
+    let p = if rows.is_multiple_of(T::W) && rows >= 8 * T::W {
         peel(w.as_ptr())
     } else {
         0
@@ -769,7 +769,7 @@ pub unsafe fn ger<T: Real>(w: &mut [T], a: T, x: &[T], y: &[T]) {
 #[inline(always)]
 pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
     let rows = out.len();
-    let p = if rows % T::W == 0 && rows >= 8 * T::W {
+    let p = if rows.is_multiple_of(T::W) && rows >= 8 * T::W {
         peel(w.as_ptr())
     } else {
         0
