@@ -52,10 +52,46 @@ fn check_boundary(setup: &Setup, boundary: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// Fails before any work when an output file cannot be written: a path that is a directory, in
+/// a directory that does not exist or cannot be written, or named by two flags (the second file
+/// would replace the first). So a bad path never costs a training run, nor leaves the other
+/// outputs of a failed command behind.
+///
+/// # Errors
+/// The first output that cannot be written, by flag and path.
+pub fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
+    let given: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, path)| path.map(|p| (flag, p)))
+        .collect();
+    for (k, &(flag, path)) in given.iter().enumerate() {
+        let shown = path.display();
+        if let Some((other, _)) = given[..k].iter().find(|(_, p)| *p == path) {
+            bail!("{shown}: given to both {other} and {flag}: each output needs its own file");
+        }
+        if path.is_dir() {
+            bail!("{shown}: is a directory: {flag} needs a file name");
+        }
+        let dir = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
+        };
+        if !dir.is_dir() {
+            bail!("{shown}: no directory {} for {flag}", dir.display());
+        }
+        // Outputs are written through a temporary file beside them: try one now.
+        tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("{shown}: cannot write in {} ({flag})", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// The configuration of `restarts` restarts; never more threads than runs (an absurd `--threads`
+/// would otherwise start that many threads).
 fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConfig {
     RestartConfig {
         restarts,
-        threads,
+        threads: threads.min(restarts),
         seed: setup.config.seed,
         init: setup.config.init,
         bias_init: setup.config.bias_init,
@@ -77,6 +113,12 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
     if shard.is_some() && args.report.is_none() {
         bail!("--shard runs part of an experiment: give --report FILE for its partial report");
     }
+    check_outputs(&[
+        ("--report", args.report.as_deref()),
+        ("--plot", args.plot.as_deref()),
+        ("--out", args.out.as_deref()),
+        ("--boundary", args.boundary.as_deref()),
+    ])?;
     let mut cfg = restart_config(&setup, args.restarts, args.threads);
     cfg.only = shard.map(|s| s.restarts(args.restarts));
     let with_baseline = shard.is_none_or(|s| s.index == 0);
@@ -90,8 +132,11 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         &progress,
     )?;
     let baseline = if with_baseline {
+        // Zero weights and zero biases, whatever --bias-init says: random biases alone would
+        // break the symmetry the baseline is there to show.
         let zero = RestartConfig {
             init: Init::Zero,
+            bias_init: Init::Zero,
             only: Some(vec![0]),
             threads: 1,
             ..restart_config(&setup, args.restarts, 1)
@@ -194,6 +239,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
     check_boundary(&setup, args.boundary.as_deref())?;
+    check_outputs(&[
+        ("--out", args.out.as_deref()),
+        ("--boundary", args.boundary.as_deref()),
+    ])?;
     let cfg = restart_config(&setup, args.restarts, args.threads);
     let progress = Progress::new(args.restarts, cfg.sgd.epochs, args.training.quiet);
     let mut kept = None;
@@ -335,6 +384,7 @@ fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
     let data = load_for_model(model_data(&args.input), &model, false)?;
+    check_outputs(&[("--out", args.out.as_deref())])?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let n_d = model.network.outputs();
     let mut header: Vec<String> = Vec::new();
@@ -344,8 +394,12 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             header.extend(model.classes.iter().map(|c| format!("p_{c}")));
         }
         Task::Regression => {
+            // Named as the targets: the model's, else those named with --target (a minimal
+            // model file names none).
             if model.targets.len() == n_d {
                 header.extend(model.targets.iter().cloned());
+            } else if data.targets.len() == n_d {
+                header.extend(data.targets.iter().cloned());
             } else {
                 header.extend((0..n_d).map(|k| format!("output_{k}")));
             }
@@ -551,6 +605,11 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         .map(|p| Ok((p.display().to_string(), Report::load(p)?)))
         .collect::<Result<Vec<_>>>()?;
     let merged = report::merge(&parts)?;
+    check_outputs(&[
+        ("--report", args.report.as_deref()),
+        ("--plot", args.plot.as_deref()),
+        ("--out", args.out.as_deref()),
+    ])?;
     finish_experiment(
         &merged,
         args.report.as_deref(),

@@ -102,7 +102,9 @@ impl Table {
             .iter()
             .map(str::to_owned)
             .collect();
-        if header.is_empty() || header.iter().all(String::is_empty) {
+        // A header of one blank field is a file of blank lines; `,,` is a header of nameless
+        // columns, reported below.
+        if header.is_empty() || header.len() == 1 && header[0].is_empty() {
             bail!("{source}: the file is empty: expected a header row of column names");
         }
         for (k, name) in header.iter().enumerate() {
@@ -649,6 +651,12 @@ mod tests {
             "t.csv:3:2: the row has 1 fields, the header has 2"
         );
         assert_eq!(err("a,b\n"), "t.csv:2: no data rows after the header");
+        assert_eq!(
+            err(" \n\n"),
+            "t.csv: the file is empty: expected a header row of column names"
+        );
+        assert_eq!(err(",,\n1,2,3\n"), "t.csv:1:1: column 1 has no name");
+        assert_eq!(err("a,,c\n1,2,3\n"), "t.csv:1:2: column 2 has no name");
         let t = table("a,b,c\n1,2,3\n4,x,6\n").unwrap();
         let e = Labeled::from_table(&t, &Selection::default()).unwrap_err();
         assert_eq!(

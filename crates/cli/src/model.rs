@@ -145,8 +145,22 @@ impl Model {
                 file.inputs.len()
             );
         }
+        for (what, names) in [("inputs", &file.inputs), ("targets", &file.targets)] {
+            if let Some((k, c)) = names
+                .iter()
+                .enumerate()
+                .find(|(k, c)| names[..*k].contains(c))
+            {
+                bail!("{source}: column {c:?} is listed twice in {what:?} (entry {k})");
+            }
+        }
         match task {
             Task::Classification => {
+                if n_d < 2 {
+                    bail!(
+                        "{source}: a classifier needs at least two classes, the network has {n_d} output"
+                    );
+                }
                 if file.classes.len() != n_d {
                     bail!(
                         "{source}: {} classes, the network has {n_d} outputs",
@@ -247,6 +261,8 @@ impl Model {
     /// Invalid JSON, unknown activations or losses, missing fields, and everything
     /// [`from_file`](Self::from_file) checks.
     pub fn from_json(text: &str, source: &str) -> Result<Model> {
+        // A byte order mark, as some editors write, is not part of the JSON.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let file: ModelFile = serde_json::from_str(text).map_err(|e| json_error(source, &e))?;
         Model::from_file(file, source)
     }
@@ -416,5 +432,27 @@ mod tests {
             e,
             "m.json: layer 1: weights has 2 rows, expected 1 (the width of layer 1)"
         );
+        let e = err(
+            r#"{"format": "backprop-mlp", "version": 1, "loss": "squared", "inputs": ["a", "a"],
+            "layers": [{"activation": "identity", "weights": [[2.0], [3.0]], "bias": [1.0]}]}"#,
+        );
+        assert_eq!(
+            e,
+            "m.json: column \"a\" is listed twice in \"inputs\" (entry 1)"
+        );
+        let e = err(
+            r#"{"format": "backprop-mlp", "version": 1, "loss": "cross-entropy",
+            "task": "classification", "classes": ["a"],
+            "layers": [{"activation": "identity", "weights": [[2.0], [3.0]], "bias": [1.0]}]}"#,
+        );
+        assert!(e.contains("at least two classes"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() -> Result<()> {
+        let m = model();
+        let text = format!("\u{feff}{}", m.to_json()?);
+        assert_eq!(Model::from_json(&text, "m.json")?, m);
+        Ok(())
     }
 }

@@ -19,7 +19,8 @@ impl Progress {
     /// A bar for `runs` runs of up to `epochs` epochs each; hidden when `quiet` (indicatif also
     /// hides it when stderr is not a terminal).
     pub fn new(runs: usize, epochs: usize, quiet: bool) -> Progress {
-        let total = (runs * epochs) as u64;
+        // Saturating: `--epochs` may be as large as a usize holds.
+        let total = (runs as u64).saturating_mul(epochs as u64);
         let bar = if quiet {
             ProgressBar::hidden()
         } else {
@@ -57,5 +58,17 @@ impl Observer for Progress {
             .inc(self.epochs.saturating_sub(summary.epochs) as u64);
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         self.bar.set_message(format!("{done}/{} runs", self.runs));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bar_over_more_epochs_than_a_u64_counts_does_not_overflow() {
+        let progress = Progress::new(33, usize::MAX, true);
+        progress.epoch_done(0, 0, 1.0);
+        progress.finish();
     }
 }

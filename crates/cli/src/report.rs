@@ -247,15 +247,16 @@ impl Report {
         let source = path.display().to_string();
         let text =
             std::fs::read_to_string(path).with_context(|| format!("{source}: cannot read"))?;
+        let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
         let value: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| json_error(&source, &e))?;
+            serde_json::from_str(text).map_err(|e| json_error(&source, &e))?;
         if value.get("format").and_then(|f| f.as_str()) != Some(FORMAT) {
             bail!("{source}: not a backprop report (format is not {FORMAT:?})");
         }
         if value.get("version").and_then(serde_json::Value::as_u64) != Some(u64::from(VERSION)) {
             bail!("{source}: report version is not {VERSION}");
         }
-        serde_json::from_str(&text).map_err(|e| json_error(&source, &e))
+        serde_json::from_str(text).map_err(|e| json_error(&source, &e))
     }
 
     /// The best model, with its names and scaling.

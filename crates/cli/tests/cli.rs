@@ -730,7 +730,15 @@ fn a_minimal_model_file_reads_columns_in_file_order() {
             "predict", "--model", "m.json", "--data", "d.csv", "--target", "t",
         ],
     );
-    assert_eq!(run.stdout, "output_0\n6.0\n5.0\n");
+    // One column per target, named as the target given with --target.
+    assert_eq!(run.stdout, "t\n6.0\n5.0\n");
+    let run = ok(
+        dir.path(),
+        &[
+            "predict", "--model", "m.json", "--data", "d.csv", "--drop", "t",
+        ],
+    );
+    assert_eq!(run.stdout, "output_0\n6.0\n5.0\n", "no target named");
     let run = ok(
         dir.path(),
         &[
@@ -1131,5 +1139,192 @@ fn restarts_give_the_same_report_on_one_and_two_threads() {
     assert_eq!(
         without_timings(&json(&dir.path().join("one.json"))),
         without_timings(&json(&dir.path().join("two.json")))
+    );
+}
+
+#[test]
+fn the_zero_init_baseline_has_zero_biases_whatever_bias_init_says() {
+    // With random biases alone the hidden nodes differ and the "zero init" run would solve XOR.
+    let dir = temp();
+    let base = [
+        "restarts",
+        "--data",
+        "xor",
+        "--restarts",
+        "2",
+        "--epochs",
+        "150",
+        "-q",
+    ];
+    ok(dir.path(), &with(&base, &["--report", "zero.json"]));
+    ok(
+        dir.path(),
+        &with(&base, &["--bias-init", "xavier", "--report", "biased.json"]),
+    );
+    let (zero, biased) = (
+        json(&dir.path().join("zero.json")),
+        json(&dir.path().join("biased.json")),
+    );
+    assert_eq!(
+        without_timings(&zero["baseline"]),
+        without_timings(&biased["baseline"]),
+        "the baseline does not depend on --bias-init"
+    );
+    let accuracy = biased["baseline"]["train_accuracy"]
+        .as_f64()
+        .expect("accuracy");
+    assert!(accuracy <= 0.75, "zero init fails: {accuracy}");
+}
+
+#[test]
+fn more_threads_than_restarts_start_no_more_threads_than_restarts() {
+    // A thread per restart at most: otherwise this asks the system for 2^64 - 1 threads.
+    let dir = temp();
+    let run = ok(
+        dir.path(),
+        &[
+            "restarts",
+            "--data",
+            "xor",
+            "--restarts",
+            "2",
+            "--epochs",
+            "2",
+            "-q",
+            "--threads",
+            "18446744073709551615",
+        ],
+    );
+    assert!(run.stdout.contains("best: restart"), "{}", run.stdout);
+}
+
+#[test]
+fn bad_output_paths_fail_before_training_and_leave_no_file() {
+    let dir = temp();
+    let d = dir.path();
+    std::fs::create_dir(d.join("adir")).expect("mkdir");
+    write(d, "file.txt", "not a directory\n");
+    let restarts = [
+        "restarts",
+        "--data",
+        "xor",
+        "--restarts",
+        "2",
+        "--epochs",
+        "2",
+        "-q",
+        "--report",
+        "r.json",
+        "--plot",
+        "p.svg",
+    ];
+    let check = |args: &[&str], message: &str| {
+        bad(d, args, message);
+        for file in ["r.json", "p.svg", "m.json", "pred.csv"] {
+            assert!(!d.join(file).exists(), "{args:?} left {file}");
+        }
+        let left: Vec<_> = std::fs::read_dir(d.join("adir")).expect("adir").collect();
+        assert!(left.is_empty(), "{args:?} wrote into adir: {left:?}");
+    };
+    check(
+        &with(&restarts, &["--out", "adir"]),
+        "adir: is a directory: --out needs a file name",
+    );
+    check(
+        &with(&restarts, &["--boundary", "p.svg"]),
+        "p.svg: given to both --plot and --boundary",
+    );
+    check(
+        &with(&restarts, &["--out", "file.txt/m.json"]),
+        "file.txt/m.json: no directory file.txt for --out",
+    );
+    check(
+        &[
+            "train",
+            "--data",
+            "xor",
+            "--epochs",
+            "1",
+            "-q",
+            "--out",
+            "m.json",
+            "--boundary",
+            "m.json",
+        ],
+        "m.json: given to both --out and --boundary",
+    );
+    check(
+        &[
+            "train", "--data", "xor", "--epochs", "1", "-q", "--out", "adir",
+        ],
+        "adir: is a directory",
+    );
+    ok(
+        d,
+        &[
+            "train",
+            "--data",
+            "xor",
+            "--epochs",
+            "1",
+            "-q",
+            "--out",
+            "model.json",
+        ],
+    );
+    check(
+        &[
+            "predict",
+            "--model",
+            "model.json",
+            "--data",
+            "xor",
+            "--out",
+            "adir",
+        ],
+        "adir: is a directory",
+    );
+    for i in 0..2 {
+        let (shard, part) = (format!("{i}/2"), format!("part{i}.json"));
+        ok(
+            d,
+            &[
+                "restarts",
+                "--data",
+                "xor",
+                "--restarts",
+                "2",
+                "--epochs",
+                "2",
+                "-q",
+                "--shard",
+                &shard,
+                "--report",
+                &part,
+            ],
+        );
+    }
+    check(
+        &[
+            "merge",
+            "part0.json",
+            "part1.json",
+            "--report",
+            "r.json",
+            "--out",
+            "adir",
+        ],
+        "adir: is a directory",
+    );
+}
+
+#[test]
+fn a_header_of_nameless_columns_is_not_called_empty() {
+    let dir = temp();
+    write(dir.path(), "d.csv", ",,\n1,2,0\n3,4,1\n");
+    bad(
+        dir.path(),
+        &["train", "--data", "d.csv", "-q"],
+        "d.csv:1:1: column 1 has no name",
     );
 }
