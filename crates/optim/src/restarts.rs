@@ -307,11 +307,16 @@ pub fn run_restarts<T: Real>(
     observer: &dyn Observer,
 ) -> Result<Experiment<T>> {
     cfg.validate()?;
+    let indices = cfg.indices();
+    // Never more threads than runs: a thread without a restart would only cost its start-up.
+    let threads = match cfg.threads {
+        0 => 0,
+        t => t.min(indices.len().max(1)),
+    };
     let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(cfg.threads)
+        .num_threads(threads)
         .build()
         .map_err(|e| Error::ThreadPool(e.to_string()))?;
-    let indices = cfg.indices();
     let runs: Vec<Result<Run<T>>> = pool.install(|| {
         indices
             .par_iter()
