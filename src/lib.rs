@@ -7,3 +7,8 @@ pub use backprop_activations as activations;
 pub use backprop_linalg as linalg;
 pub use backprop_network as network;
 pub use backprop_optim as optim;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

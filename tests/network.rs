@@ -192,3 +192,58 @@ fn f32_networks_agree_with_f64() {
         assert!((a - f64::from(*b)).abs() < 1e-5);
     }
 }
+
+#[test]
+fn batch_buffers_of_another_network_are_errors_before_anything_is_copied() {
+    let net = small();
+    // Another input width and another output width: copying a sample into them would not fit.
+    for widths in [[5, 4, 2], [3, 4, 3]] {
+        let other = Network::builder(widths[0])
+            .layer(widths[1], Activation::Tanh)
+            .layer(widths[2], Activation::Identity)
+            .build::<f64>()
+            .unwrap();
+        let mut ws = other.batch_workspace(4).unwrap();
+        let x = Matrix::from_element(3, 2, 0.5);
+        let y = Matrix::from_element(2, 2, 0.0);
+        let mut grads = net.gradients();
+        assert!(matches!(
+            net.gradient_batch(&mut ws, &x.as_view(), &y.as_view(), &mut grads),
+            Err(Error::BufferMismatch {
+                what: "batch workspace",
+                ..
+            })
+        ));
+    }
+    let mut ws = net.batch_workspace(4).unwrap();
+    let (x, y) = (Matrix::zeros(3, 0), Matrix::zeros(2, 0));
+    let mut grads = net.gradients();
+    assert!(matches!(
+        net.gradient_batch(&mut ws, &x.as_view(), &y.as_view(), &mut grads),
+        Err(Error::BatchSize { got: 0, .. })
+    ));
+}
+
+#[test]
+fn buffers_made_for_no_network_are_errors() {
+    use backprop::network::{BatchWorkspace, BlockWorkspace, Gradients, Workspace};
+    assert_eq!(
+        BatchWorkspace::<f64>::new(&[], 4).err(),
+        Some(Error::NoLayers)
+    );
+    assert_eq!(
+        BatchWorkspace::<f64>::new(&[3, 0, 2], 4).err(),
+        Some(Error::ZeroWidth { layer: 1 })
+    );
+    assert_eq!(
+        BlockWorkspace::<f64>::new(&[3], 4).err(),
+        Some(Error::NoLayers)
+    );
+    assert!(Workspace::<f64>::new(&[]).output().is_empty());
+    let mut a = Gradients::<f64>::new(&[3, 4, 2]);
+    let b = Gradients::<f64>::new(&[3, 5, 2]);
+    assert!(matches!(
+        a.add_scaled(1.0, &b),
+        Err(Error::BufferMismatch { .. })
+    ));
+}

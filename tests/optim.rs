@@ -125,32 +125,32 @@ fn a_mini_batch_step_is_the_step_on_the_mean_gradient() {
     for k in 0..4 {
         expected.forward(&mut ws, data.x(k)).unwrap();
         expected.backward(&mut ws, data.y(k), &mut g).unwrap();
-        mean.add_scaled(0.25, &g);
+        mean.add_scaled(0.25, &g).unwrap();
     }
     expected.update(-0.7, &mean).unwrap();
     assert_close(&params(&net), &params(&expected), 1e-15);
 }
 
-/// Two steps on one sample, with the velocity formulas written out.
+/// Two steps on one sample, with the velocity formulas written out entry by entry.
 fn momentum_by_hand(nesterov: bool, mu: f64, eta: f64) -> Vec<f64> {
     let data = Dataset::from_rows(&[vec![0.4, -0.9]], &[vec![1.0]]).unwrap();
     let mut net = fixed_net();
     let (mut ws, mut g) = (net.workspace(), net.gradients());
-    let mut u = net.gradients();
+    let mut u = vec![0.0; net.parameter_count()];
     for _ in 0..2 {
         net.forward(&mut ws, data.x(0)).unwrap();
         net.backward(&mut ws, data.y(0), &mut g).unwrap();
-        // u <- mu u + g
-        u.scale(mu);
-        u.add_scaled(1.0, &g);
-        if nesterov {
-            // W <- W - eta (g + mu u)
-            let mut step = g.clone();
-            step.add_scaled(mu, &u);
-            net.update(-eta, &step).unwrap();
-        } else {
-            // W <- W - eta u
-            net.update(-eta, &u).unwrap();
+        let grad: Vec<f64> = g.slices().flatten().copied().collect();
+        for (k, w) in net.params_mut().flatten().enumerate() {
+            // u <- mu u + g
+            u[k] = mu * u[k] + grad[k];
+            if nesterov {
+                // W <- W - eta (g + mu u)
+                *w -= eta * (grad[k] + mu * u[k]);
+            } else {
+                // W <- W - eta u
+                *w -= eta * u[k];
+            }
         }
     }
     params(&net)
@@ -473,4 +473,116 @@ fn training_in_blocks_takes_the_plain_steps_up_to_rounding() {
     }
     .validate()
     .is_err());
+}
+
+#[test]
+fn diverged_restarts_stop_early_and_leave_the_others_untouched() {
+    // Large random weights on a ReLU network: some starts blow up at this rate, others settle.
+    let data = Dataset::from_rows(
+        &[
+            vec![1.0, 2.0],
+            vec![-1.0, 0.5],
+            vec![3.0, -2.0],
+            vec![0.5, 0.5],
+        ],
+        &[vec![10.0], vec![-4.0], vec![7.0], vec![1.0]],
+    )
+    .unwrap();
+    let net = Network::builder(2)
+        .layer(4, Activation::Relu)
+        .layer(1, Activation::Identity)
+        .build()
+        .unwrap();
+    let cfg = RestartConfig {
+        restarts: 12,
+        threads: 2,
+        seed: 5,
+        init: Init::Uniform { a: 3.0 },
+        sgd: SgdConfig {
+            learning_rate: 0.05,
+            epochs: 40,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let e = run_restarts(&net, &data, None, &cfg, &NoObserver).unwrap();
+    let diverged: Vec<usize> = (0..cfg.restarts)
+        .filter(|&i| e.runs[i].summary.diverged)
+        .collect();
+    assert!(
+        !diverged.is_empty() && diverged.len() < cfg.restarts,
+        "a mix of diverged and converged restarts: {diverged:?}"
+    );
+    for &i in &diverged {
+        assert!(
+            e.runs[i].summary.epochs < cfg.sgd.epochs,
+            "restart {i} ran on"
+        );
+    }
+    let best = e.best.unwrap();
+    assert!(!diverged.contains(&best));
+    // Each converged restart is the same run alone, to the bit.
+    for i in (0..cfg.restarts).filter(|i| !diverged.contains(i)) {
+        let alone = RestartConfig {
+            only: Some(vec![i]),
+            ..cfg.clone()
+        };
+        let a = run_restarts(&net, &data, None, &alone, &NoObserver).unwrap();
+        assert_eq!(params(&a.runs[0].network), params(&e.runs[i].network));
+        assert_eq!(a.runs[0].history.train_loss, e.runs[i].history.train_loss);
+    }
+}
+
+#[test]
+fn training_follows_the_schedule_epoch_by_epoch() {
+    // Step decay by half every epoch equals one epoch at eta, then one at eta / 2.
+    let data = xor();
+    let mut scheduled = fixed_net();
+    let mut by_hand = fixed_net();
+    let cfg = SgdConfig {
+        learning_rate: 0.8,
+        epochs: 2,
+        order: Order::Fixed,
+        schedule: backprop::optim::Schedule::StepDecay {
+            factor: 0.5,
+            every: 1,
+        },
+        ..Default::default()
+    };
+    run(&mut scheduled, &data, &cfg);
+    for eta in [0.8, 0.4] {
+        let one = SgdConfig {
+            learning_rate: eta,
+            epochs: 1,
+            order: Order::Fixed,
+            ..Default::default()
+        };
+        run(&mut by_hand, &data, &one);
+    }
+    assert_eq!(params(&scheduled), params(&by_hand));
+    assert_ne!(params(&scheduled), params(&fixed_net()));
+}
+
+#[test]
+fn early_stopping_without_validation_is_refused() {
+    let mut net = fixed_net();
+    let cfg = SgdConfig {
+        patience: Some(3),
+        ..Default::default()
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    let e = train(
+        &mut net,
+        &xor(),
+        None,
+        &cfg,
+        false,
+        &mut rng,
+        &NoObserver,
+        0,
+    );
+    assert!(matches!(
+        e,
+        Err(backprop::optim::Error::InvalidConfig { .. })
+    ));
 }

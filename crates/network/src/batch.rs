@@ -26,11 +26,13 @@ impl<T: Real> BatchWorkspace<T> {
     /// Buffers for batches of up to `capacity` samples of a network of widths `n_0, ..., n_d`.
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for a capacity of 0.
+    /// [`Error::BatchSize`] for a capacity of 0, [`Error::NoLayers`] for fewer than two widths,
+    /// [`Error::ZeroWidth`] for a width of 0.
     pub fn new(widths: &[usize], capacity: usize) -> Result<Self> {
         if capacity == 0 {
             return Err(Error::BatchSize { capacity, got: 0 });
         }
+        crate::error::check_widths(widths)?;
         let buffers = || {
             widths
                 .iter()
@@ -242,12 +244,7 @@ impl<T: Real> Network<T> {
     ) -> Result<T> {
         Self::check_len("batch of targets", x.ncols(), y.ncols())?;
         let b = x.ncols();
-        if b > ws.capacity {
-            return Err(Error::BatchSize {
-                capacity: ws.capacity,
-                got: b,
-            });
-        }
+        self.check_batch(ws, b)?;
         for j in 0..b {
             let (xj, yj) = (x.column(j), y.column(j));
             Self::check_len("input x", self.inputs(), xj.len())?;

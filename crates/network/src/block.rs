@@ -63,15 +63,14 @@ impl<T: Real> BlockWorkspace<T> {
     /// (at least two widths).
     ///
     /// # Errors
-    /// [`Error::BatchSize`] for a capacity of 0, [`Error::NoLayers`] for fewer than two widths.
+    /// [`Error::BatchSize`] for a capacity of 0, [`Error::NoLayers`] for fewer than two widths,
+    /// [`Error::ZeroWidth`] for a width of 0.
     pub fn new(widths: &[usize], capacity: usize) -> Result<Self> {
         if capacity == 0 {
             return Err(Error::BatchSize { capacity, got: 0 });
         }
-        let (n_0, n_1, n_d) = match widths {
-            [n_0, n_1, ..] => (*n_0, *n_1, widths[widths.len() - 1]),
-            _ => return Err(Error::NoLayers),
-        };
+        crate::error::check_widths(widths)?;
+        let (n_0, n_1, n_d) = (widths[0], widths[1], widths[widths.len() - 1]);
         let mut gemm = GemmScratch::new();
         // The shapes (m, k, n) of S = W_0^T X, G = X^T X and W_0 += X U^T.
         gemm.reserve(n_1, n_0, capacity);

@@ -83,3 +83,14 @@ pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Resu
         })
     }
 }
+
+/// [`Error::NoLayers`] for fewer than two widths, [`Error::ZeroWidth`] for a width of 0.
+pub(crate) fn check_widths(widths: &[usize]) -> Result<()> {
+    if widths.len() < 2 {
+        return Err(Error::NoLayers);
+    }
+    match widths.iter().position(|&n| n == 0) {
+        Some(layer) => Err(Error::ZeroWidth { layer }),
+        None => Ok(()),
+    }
+}

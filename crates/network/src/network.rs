@@ -8,10 +8,14 @@ use crate::{Error, Gradients, Loss, Result, SgdSession, Workspace};
 /// One layer `i`: the weights `W_i` (`n_i x n_{i+1}`, column `j` is `w_{i,j}`), the bias `b_i`
 /// (length `n_{i+1}`) and the activation `σ` of the nodes it feeds.
 ///
-/// The bias is the lecture's constant node: the slides append to `v_i` a node fixed at a constant
-/// with outgoing weights and no incoming ones; `b_i` holds exactly those outgoing weights, so
-/// `s_{i+1} = W_i^T v_i + b_i` is the slide's `W_i^T v_i` with the constant node written apart.
-/// (The slides' "presentation trick" then drops the bias from the notation; here it stays explicit.)
+/// The bias is the lecture's constant node: a node of constant value `c` appended to `v_i`, with
+/// no incoming weights and outgoing weights `u` to the nodes of layer `i + 1`, adds `c u` to
+/// `s_{i+1}`; `b_i` is that `c u`, so `s_{i+1} = W_i^T v_i + b_i` is the slide's sum with the
+/// constant node written apart. The slides' "presentation trick" keeps the node inside `W_i`
+/// instead: an ordinary node whose incoming weights are zero (`w_{i,k} = 0`), so that for the
+/// sigmoid its value is `σ(0) = 1/2` and `v_{i+1} = σ(W_i^T v_i)` with no separate term; in that
+/// form `b_i` is half of the node's row of `W_i`. Here the bias stays explicit, with the constant
+/// folded in.
 ///
 /// The shapes of a layer are fixed when it is made: the accessors hand out views and slices, never
 /// a matrix that could be replaced by one of another shape.

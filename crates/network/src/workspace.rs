@@ -63,9 +63,9 @@ impl<T: Real> Workspace<T> {
         &self.dv[l]
     }
 
-    /// The output `v_d` of the last forward pass.
+    /// The output `v_d` of the last forward pass (empty for a workspace made for no widths).
     pub fn output(&self) -> &[T] {
-        &self.v[self.v.len() - 1]
+        self.v.last().map_or(&[], Vec::as_slice)
     }
 }
 
@@ -141,13 +141,21 @@ impl<T: Real> Gradients<T> {
 
     /// `self += a other`.
     ///
-    /// # Panics
-    /// If the shapes differ.
-    pub fn add_scaled(&mut self, a: T, other: &Gradients<T>) {
-        assert_eq!(self.widths, other.widths, "add_scaled: shapes differ");
+    /// # Errors
+    /// [`Error::BufferMismatch`](crate::Error::BufferMismatch) if the shapes differ; nothing is
+    /// changed then.
+    pub fn add_scaled(&mut self, a: T, other: &Gradients<T>) -> crate::Result<()> {
+        if self.widths != other.widths {
+            return Err(crate::Error::BufferMismatch {
+                what: "gradients",
+                expected: self.widths.clone(),
+                got: other.widths.clone(),
+            });
+        }
         for (x, y) in self.slices_mut().zip(other.slices()) {
             backprop_linalg::axpy(x, a, y);
         }
+        Ok(())
     }
 
     /// The Euclidean norm over all entries, summed in the fixed order of [`slices`](Self::slices).

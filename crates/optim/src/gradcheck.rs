@@ -48,7 +48,7 @@ pub fn gradient_check(net: &Network<f64>, data: &Dataset<f64>, h: f64) -> Result
     for i in 0..data.len() {
         net.forward(&mut ws, data.x(i))?;
         net.backward(&mut ws, data.y(i), &mut grads)?;
-        total.add_scaled(1.0 / m, &grads);
+        total.add_scaled(1.0 / m, &grads)?;
     }
     let mean_loss = |net: &Network<f64>, ws: &mut Workspace<f64>| -> Result<f64> {
         let mut sum = 0.0;

@@ -380,10 +380,10 @@ impl<T: Real> Stepper<T> {
             (Some(m), Some(u)) => {
                 let mu = T::from_f64(m.mu);
                 u.scale(mu);
-                u.add_scaled(T::one(), &self.grads);
+                u.add_scaled(T::one(), &self.grads)?;
                 if m.nesterov {
                     // g + mu u, built in the gradient buffer.
-                    self.grads.add_scaled(mu, u);
+                    self.grads.add_scaled(mu, u)?;
                     net.update(-eta, &self.grads)?;
                 } else {
                     net.update(-eta, u)?;
@@ -406,8 +406,8 @@ impl<T: Real> Stepper<T> {
 /// restored. `rng` drives the sample order only; `restart` is passed to `observer`.
 ///
 /// # Errors
-/// [`Error::InvalidConfig`] for a bad configuration, [`Error::Data`] for data that does not fit
-/// the network.
+/// [`Error::InvalidConfig`] for a bad configuration (also `patience` without a validation set),
+/// [`Error::Data`] for data that does not fit the network.
 #[allow(clippy::too_many_arguments)]
 pub fn train<T: Real>(
     net: &mut Network<T>,
@@ -447,7 +447,13 @@ pub fn train<T: Real>(
     };
     let mut eval = Evaluator::new(net);
     let mut history = History::default();
-    let early_stopping = cfg.patience.filter(|_| validation.is_some());
+    if cfg.patience.is_some() && validation.is_none() {
+        return Err(invalid(
+            "patience",
+            "early stopping needs a validation set to watch",
+        ));
+    }
+    let early_stopping = cfg.patience;
     // The best epoch so far: its score and index. With early stopping its weights are copied into
     // `kept`, allocated once here, so an improving epoch costs a copy and no allocation.
     let mut best: Option<(f64, usize)> = None;
