@@ -1,4 +1,4 @@
-//! The parallel axis and the batch axis: R restarts on 1 and 2 threads, and one SGD epoch per
+//! The parallel axis and the batch axis: R restarts (16 epochs each) on 1 and 2 threads, and one SGD epoch per
 //! sample against one per mini-batch. Throughput is in training samples per second.
 
 use std::hint::black_box;
@@ -37,7 +37,7 @@ fn net(widths: &[usize]) -> Network {
 }
 
 fn restarts(c: &mut Criterion) {
-    let (r, epochs) = (16, 4);
+    let (r, epochs) = (16, 16);
     let d = data(500, 16, 4);
     let template = net(&[16, 32, 4]);
     let mut group = c.benchmark_group("restarts");
