@@ -1,5 +1,5 @@
-//! The parallel axis and the batch axis: R restarts (16 epochs each) on 1 and 2 threads, and one SGD epoch per
-//! sample against one per mini-batch. Throughput is in training samples per second.
+//! The parallel axis and the batch axis: R restarts (16 epochs each) on 1 and 2 threads, and one
+//! SGD epoch per sample against one per mini-batch. Throughput is in training samples per second.
 
 use std::hint::black_box;
 

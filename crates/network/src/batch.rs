@@ -70,17 +70,7 @@ impl<T: Real> BatchWorkspace<T> {
     /// [`Error::BatchSize`] if `j >= capacity`, [`Error::Length`] for an `x` or `y` of the wrong
     /// length.
     pub fn load(&mut self, j: usize, x: &[T], y: &[T]) -> Result<()> {
-        if j >= self.capacity {
-            return Err(Error::BatchSize {
-                capacity: self.capacity,
-                got: j + 1,
-            });
-        }
-        Network::<T>::check_len("input x", self.widths[0], x.len())?;
-        Network::<T>::check_len("target y", self.y.nrows(), y.len())?;
-        self.v[0].column_mut(j).copy_from_slice(x);
-        self.y.column_mut(j).copy_from_slice(y);
-        Ok(())
+        load_column(&mut self.v[0], &mut self.y, j, x, y)
     }
 
     /// `V_l` of the last forward pass over `b` samples: column `j` is sample `j`'s `v_l`.
@@ -98,6 +88,32 @@ impl<T: Real> BatchWorkspace<T> {
     pub fn s(&self, l: usize, b: usize) -> MatrixView<'_, T> {
         self.s[l].columns(0, b)
     }
+}
+
+/// Puts sample `(x, y)` into column `j` of the inputs `xs` and the targets `ys` (as many columns
+/// each, the capacity).
+///
+/// # Errors
+/// [`Error::BatchSize`] if `j` is not a column, [`Error::Length`] for an `x` or `y` of the wrong
+/// length.
+pub(crate) fn load_column<T: Real>(
+    xs: &mut Matrix<T>,
+    ys: &mut Matrix<T>,
+    j: usize,
+    x: &[T],
+    y: &[T],
+) -> Result<()> {
+    if j >= xs.ncols() {
+        return Err(Error::BatchSize {
+            capacity: xs.ncols(),
+            got: j + 1,
+        });
+    }
+    Network::<T>::check_len("input x", xs.nrows(), x.len())?;
+    Network::<T>::check_len("target y", ys.nrows(), y.len())?;
+    xs.column_mut(j).copy_from_slice(x);
+    ys.column_mut(j).copy_from_slice(y);
+    Ok(())
 }
 
 impl<T: Real> Network<T> {

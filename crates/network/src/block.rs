@@ -99,17 +99,7 @@ impl<T: Real> BlockWorkspace<T> {
     /// [`Error::BatchSize`] if `j >= capacity`, [`Error::Length`] for an `x` or `y` of the wrong
     /// length.
     pub fn load(&mut self, j: usize, x: &[T], y: &[T]) -> Result<()> {
-        if j >= self.capacity {
-            return Err(Error::BatchSize {
-                capacity: self.capacity,
-                got: j + 1,
-            });
-        }
-        Network::<T>::check_len("input x", self.x.nrows(), x.len())?;
-        Network::<T>::check_len("target y", self.y.nrows(), y.len())?;
-        self.x.column_mut(j).copy_from_slice(x);
-        self.y.column_mut(j).copy_from_slice(y);
-        Ok(())
+        crate::batch::load_column(&mut self.x, &mut self.y, j, x, y)
     }
 
     /// The per-sample buffers: after a block, the forward pass of its last sample (taken with the
@@ -229,48 +219,9 @@ impl<T: Real> Network<T> {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::{network, samples};
     use crate::{Activation, Error, Loss, Network, Real};
     use proptest::prelude::*;
-
-    /// A network of the given widths and activations, weights from a small xorshift pattern.
-    fn network<T: Real>(
-        widths: &[usize],
-        acts: &[Activation],
-        loss: Loss,
-        seed: u64,
-    ) -> Network<T> {
-        let mut builder = Network::builder(widths[0]).loss(loss);
-        for (k, &n) in widths[1..].iter().enumerate() {
-            builder = builder.layer(n, acts[k % acts.len()]);
-        }
-        let mut net = builder.build::<T>().unwrap();
-        let mut s = seed | 1;
-        for p in net.params_mut().flatten() {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            *p = T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5);
-        }
-        net
-    }
-
-    /// `m` samples of inputs in [-1, 1) and targets in [0, 1).
-    fn samples(n_in: usize, n_out: usize, m: usize, seed: u64) -> Vec<(Vec<f64>, Vec<f64>)> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
-        (0..m)
-            .map(|_| {
-                let x = (0..n_in).map(|_| 2.0 * next() - 1.0).collect();
-                let y = (0..n_out).map(|_| next()).collect();
-                (x, y)
-            })
-            .collect()
-    }
 
     /// Runs the samples through `sgd_block` in blocks of `capacity` (the last one shorter) and
     /// through plain `sgd_step`s; returns both networks and both loss sums.

@@ -43,6 +43,8 @@ mod error;
 mod loss;
 mod network;
 mod session;
+#[cfg(test)]
+mod testing;
 mod workspace;
 
 pub use backprop_activations::Activation;

@@ -136,47 +136,9 @@ impl<T: Real> Drop for SgdSession<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use crate::testing::{network, samples};
     use crate::{Activation, Error, Loss, Network};
     use proptest::prelude::*;
-
-    /// A network of the given widths and activations, weights from a small deterministic pattern.
-    fn network<T: backprop_linalg::Real>(
-        widths: &[usize],
-        acts: &[Activation],
-        loss: Loss,
-        seed: u64,
-    ) -> Network<T> {
-        let mut builder = Network::builder(widths[0]).loss(loss);
-        for (k, &n) in widths[1..].iter().enumerate() {
-            builder = builder.layer(n, acts[k % acts.len()]);
-        }
-        let mut net = builder.build::<T>().unwrap();
-        let mut s = seed | 1;
-        for p in net.params_mut().flatten() {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            *p = T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5);
-        }
-        net
-    }
-
-    fn samples(n_in: usize, n_out: usize, m: usize, seed: u64) -> Vec<(Vec<f64>, Vec<f64>)> {
-        let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-        let mut next = || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 11) as f64 / (1u64 << 53) as f64
-        };
-        (0..m)
-            .map(|_| {
-                let x = (0..n_in).map(|_| 2.0 * next() - 1.0).collect();
-                let y = (0..n_out).map(|_| next()).collect();
-                (x, y)
-            })
-            .collect()
-    }
 
     fn bits<T: backprop_linalg::Real>(net: &Network<T>) -> Vec<u64> {
         net.params()

@@ -1,0 +1,43 @@
+//! Test helpers shared by the unit tests of the crate: networks and samples from a seed.
+
+use crate::{Activation, Loss, Network, Real};
+
+/// A network of the given widths and activations, weights from a small deterministic pattern.
+pub(crate) fn network<T: Real>(
+    widths: &[usize],
+    acts: &[Activation],
+    loss: Loss,
+    seed: u64,
+) -> Network<T> {
+    let mut builder = Network::builder(widths[0]).loss(loss);
+    for (k, &n) in widths[1..].iter().enumerate() {
+        builder = builder.layer(n, acts[k % acts.len()]);
+    }
+    let mut net = builder.build::<T>().unwrap();
+    let mut s = seed | 1;
+    for p in net.params_mut().flatten() {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        *p = T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5);
+    }
+    net
+}
+
+/// `m` samples of inputs in [-1, 1) and targets in [0, 1), from a seed.
+pub(crate) fn samples(n_in: usize, n_out: usize, m: usize, seed: u64) -> Vec<(Vec<f64>, Vec<f64>)> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..m)
+        .map(|_| {
+            let x = (0..n_in).map(|_| 2.0 * next() - 1.0).collect();
+            let y = (0..n_out).map(|_| next()).collect();
+            (x, y)
+        })
+        .collect()
+}
