@@ -579,53 +579,83 @@ unsafe fn portable<T: Real, const MR: usize, const NR: usize>(
     }
 }
 
+/// `tile::Regs` for the register marker `$reg<$t>` from the intrinsics of its width.
+#[cfg(target_arch = "x86_64")]
+macro_rules! regs_impl {
+    ($reg:ident, $t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $load:ident, $loadu:ident,
+     $storeu:ident, $fmadd:ident, $mul:ident) => {
+        impl super::tile::Regs for $reg<$t> {
+            type T = $t;
+            type V = $v;
+            const W: usize = $w;
+            const ZERO: $t = 0.0;
+            const ONE: $t = 1.0;
+            #[inline(always)]
+            unsafe fn zero() -> $v {
+                // SAFETY: the register's instruction set, per the trait's contract.
+                unsafe { $zero() }
+            }
+            #[inline(always)]
+            unsafe fn splat(x: $t) -> $v {
+                // SAFETY: as above.
+                unsafe { $splat(x) }
+            }
+            #[inline(always)]
+            unsafe fn broadcast(p: *const $t) -> $v {
+                // SAFETY: as above; `p` is readable per the caller.
+                unsafe { $splat(*p) }
+            }
+            #[inline(always)]
+            unsafe fn load(p: *const $t) -> $v {
+                // SAFETY: as above; `W` aligned readable entries per the caller.
+                unsafe { $load(p) }
+            }
+            #[inline(always)]
+            unsafe fn loadu(p: *const $t) -> $v {
+                // SAFETY: as above; `W` readable entries per the caller.
+                unsafe { $loadu(p) }
+            }
+            #[inline(always)]
+            unsafe fn storeu(p: *mut $t, v: $v) {
+                // SAFETY: as above; `W` writable entries per the caller.
+                unsafe { $storeu(p, v) }
+            }
+            #[inline(always)]
+            unsafe fn fmadd(a: $v, b: $v, c: $v) -> $v {
+                // SAFETY: as above.
+                unsafe { $fmadd(a, b, c) }
+            }
+            #[inline(always)]
+            unsafe fn mul(a: $v, b: $v) -> $v {
+                // SAFETY: as above.
+                unsafe { $mul(a, b) }
+            }
+        }
+    };
+}
+
 #[cfg(target_arch = "x86_64")]
 mod fma {
     //! The AVX2 + FMA microkernels: the tile in twelve registers, two registers of `A` and one
     //! broadcast entry of `B` per column at each step.
 
     use core::arch::x86_64::{
-        __m256, __m256d, _mm256_broadcast_sd, _mm256_broadcast_ss, _mm256_fmadd_pd,
-        _mm256_fmadd_ps, _mm256_load_pd, _mm256_load_ps, _mm256_loadu_pd, _mm256_loadu_ps,
-        _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_pd, _mm256_permute2f128_ps,
-        _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps, _mm256_shuffle_ps,
-        _mm256_storeu_pd, _mm256_storeu_ps, _mm256_unpackhi_pd, _mm256_unpackhi_ps,
-        _mm256_unpacklo_pd, _mm256_unpacklo_ps, _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps,
-        _mm_prefetch, _mm_storeu_ps, _mm_unpackhi_ps, _mm_unpacklo_ps, _MM_HINT_T0,
+        __m256, __m256d, _mm256_fmadd_pd, _mm256_fmadd_ps, _mm256_load_pd, _mm256_load_ps,
+        _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_permute2f128_pd,
+        _mm256_permute2f128_ps, _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd,
+        _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_pd, _mm256_storeu_ps,
+        _mm256_unpackhi_pd, _mm256_unpackhi_ps, _mm256_unpacklo_pd, _mm256_unpacklo_ps,
+        _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps,
+        _mm_unpacklo_ps,
     };
 
-    /// Steps of the shared dimension per turn of the microkernel's loop.
-    const UNROLL: usize = 4;
-
-    /// A 256-bit register of `Self` with fused multiply-add.
+    /// The AVX2 packing of `Self`: register transposes of `W x W` and `4 x 4` blocks.
     ///
     /// # Safety
-    /// Every method needs AVX2 and FMA; pointers as documented on each.
+    /// Every method needs AVX2; pointers as documented on each.
     pub(super) trait Fma: Copy + PartialEq {
-        /// The register.
-        type V: Copy;
-        /// Lanes in a register.
+        /// Lanes in a 256-bit register.
         const W: usize;
-        /// Zero.
-        const ZERO: Self;
-        /// One.
-        const ONE: Self;
-        /// All lanes zero.
-        unsafe fn zero() -> Self::V;
-        /// All lanes `x`.
-        unsafe fn splat(x: Self) -> Self::V;
-        /// All lanes `*p`.
-        unsafe fn broadcast(p: *const Self) -> Self::V;
-        /// `W` entries at `p`, 32-byte aligned.
-        unsafe fn load(p: *const Self) -> Self::V;
-        /// `W` entries at `p`, any alignment.
-        unsafe fn loadu(p: *const Self) -> Self::V;
-        /// `W` entries to `p`, any alignment.
-        unsafe fn storeu(p: *mut Self, v: Self::V);
-        /// `a b + c`, rounded once.
-        unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-        /// `a b`.
-        unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
         /// [`Transpose::transpose4`].
         ///
         /// # Safety
@@ -809,10 +839,14 @@ mod fma {
         }
     }
 
+    /// One tile of `T` in 256-bit registers, for [`super::tile::kernel`].
+    pub(super) struct Ymm<T>(core::marker::PhantomData<T>);
+
     macro_rules! fma_impl {
-        ($t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $bc:ident, $load:ident, $loadu:ident,
+        ($t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $load:ident, $loadu:ident,
          $storeu:ident, $fmadd:ident, $mul:ident) => {
             impl Fma for $t {
+                const W: usize = $w;
                 #[inline(always)]
                 unsafe fn transpose4(src: *const $t, ls: isize, dst: *mut $t, ds: usize) {
                     // SAFETY: forwarded from the trait's contract.
@@ -823,51 +857,8 @@ mod fma {
                     // SAFETY: forwarded from the trait's contract.
                     unsafe { <$t as Transpose>::transpose_impl(src, ls, dst, ds) }
                 }
-                type V = $v;
-                const W: usize = $w;
-                const ZERO: $t = 0.0;
-                const ONE: $t = 1.0;
-                #[inline(always)]
-                unsafe fn zero() -> $v {
-                    // SAFETY: AVX, per the trait's contract.
-                    unsafe { $zero() }
-                }
-                #[inline(always)]
-                unsafe fn splat(x: $t) -> $v {
-                    // SAFETY: AVX, per the trait's contract.
-                    unsafe { $splat(x) }
-                }
-                #[inline(always)]
-                unsafe fn broadcast(p: *const $t) -> $v {
-                    // SAFETY: AVX; `p` is readable per the caller.
-                    unsafe { $bc(&*p) }
-                }
-                #[inline(always)]
-                unsafe fn load(p: *const $t) -> $v {
-                    // SAFETY: AVX; `W` aligned readable entries per the caller.
-                    unsafe { $load(p) }
-                }
-                #[inline(always)]
-                unsafe fn loadu(p: *const $t) -> $v {
-                    // SAFETY: AVX; `W` readable entries per the caller.
-                    unsafe { $loadu(p) }
-                }
-                #[inline(always)]
-                unsafe fn storeu(p: *mut $t, v: $v) {
-                    // SAFETY: AVX; `W` writable entries per the caller.
-                    unsafe { $storeu(p, v) }
-                }
-                #[inline(always)]
-                unsafe fn fmadd(a: $v, b: $v, c: $v) -> $v {
-                    // SAFETY: FMA, per the trait's contract.
-                    unsafe { $fmadd(a, b, c) }
-                }
-                #[inline(always)]
-                unsafe fn mul(a: $v, b: $v) -> $v {
-                    // SAFETY: AVX, per the trait's contract.
-                    unsafe { $mul(a, b) }
-                }
             }
+            regs_impl!(Ymm, $t, $v, $w, $zero, $splat, $load, $loadu, $storeu, $fmadd, $mul);
         };
     }
 
@@ -877,7 +868,6 @@ mod fma {
         4,
         _mm256_setzero_pd,
         _mm256_set1_pd,
-        _mm256_broadcast_sd,
         _mm256_load_pd,
         _mm256_loadu_pd,
         _mm256_storeu_pd,
@@ -890,7 +880,6 @@ mod fma {
         8,
         _mm256_setzero_ps,
         _mm256_set1_ps,
-        _mm256_broadcast_ss,
         _mm256_load_ps,
         _mm256_loadu_ps,
         _mm256_storeu_ps,
@@ -898,8 +887,8 @@ mod fma {
         _mm256_mul_ps
     );
 
-    /// The `2 W x NR` microkernel (see [`super::Gemm::kernel_portable`]); the panel of `A` is
-    /// 32-byte aligned.
+    /// The `2 W x NR` microkernel (see [`super::Gemm::kernel_portable`]): a column of the panel of
+    /// `A` is two registers, the panel 32-byte aligned.
     ///
     /// # Safety
     /// As [`super::Gemm::kernel_portable`], `a` 32-byte aligned, and AVX2 and FMA.
@@ -912,68 +901,13 @@ mod fma {
         beta: T,
         c: *mut T,
         csc: usize,
-    ) {
-        let w = T::W;
-        let mr = 2 * w;
-        // SAFETY: the reads stay inside the panels (`p < k`), the writes inside the tile; AVX2
-        // and FMA per the contract; `a + p * mr` and `a + p * mr + w` are 32-byte aligned as `a`
-        // is and `w` entries are 32 bytes.
+    ) where
+        Ymm<T>: super::tile::Regs<T = T>,
+    {
+        // SAFETY: rows `0..W` of column `p` are at `a + 2 W p`, rows `W..2 W` at `a + 2 W p + W`,
+        // both 32-byte aligned as `a` is; the rest is this function's contract.
         unsafe {
-            // The tile of C is written at the end: start fetching its lines now.
-            for j in 0..NR {
-                let cj = c.add(j * csc);
-                _mm_prefetch::<_MM_HINT_T0>(cj.cast());
-                _mm_prefetch::<_MM_HINT_T0>(cj.add(mr - 1).cast());
-            }
-            let mut acc = [[T::zero(); 2]; NR];
-            let (mut a, mut b) = (a, b);
-            macro_rules! step {
-                ($p:expr) => {
-                    let a0 = T::load(a.add($p * mr));
-                    let a1 = T::load(a.add($p * mr + w));
-                    for j in 0..NR {
-                        let bj = T::broadcast(b.add($p * NR + j));
-                        acc[j][0] = T::fmadd(a0, bj, acc[j][0]);
-                        acc[j][1] = T::fmadd(a1, bj, acc[j][1]);
-                    }
-                };
-            }
-            for _ in 0..k / UNROLL {
-                step!(0);
-                step!(1);
-                step!(2);
-                step!(3);
-                a = a.add(UNROLL * mr);
-                b = b.add(UNROLL * NR);
-            }
-            for _ in 0..k % UNROLL {
-                step!(0);
-                a = a.add(mr);
-                b = b.add(NR);
-            }
-            let va = T::splat(alpha);
-            if beta == T::ZERO {
-                for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    T::storeu(cj, T::mul(acc[j][0], va));
-                    T::storeu(cj.add(w), T::mul(acc[j][1], va));
-                }
-            } else if beta == T::ONE {
-                for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    T::storeu(cj, T::fmadd(acc[j][0], va, T::loadu(cj)));
-                    T::storeu(cj.add(w), T::fmadd(acc[j][1], va, T::loadu(cj.add(w))));
-                }
-            } else {
-                let vb = T::splat(beta);
-                for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    let c0 = T::mul(T::loadu(cj), vb);
-                    let c1 = T::mul(T::loadu(cj.add(w)), vb);
-                    T::storeu(cj, T::fmadd(acc[j][0], va, c0));
-                    T::storeu(cj.add(w), T::fmadd(acc[j][1], va, c1));
-                }
-            }
+            super::tile::kernel::<Ymm<T>, NR>(k, alpha, a, a.add(T::W), 2 * T::W, b, beta, c, csc)
         }
     }
 }
@@ -986,89 +920,15 @@ mod avx512 {
         __m512, __m512d, _mm512_fmadd_pd, _mm512_fmadd_ps, _mm512_load_pd, _mm512_load_ps,
         _mm512_loadu_pd, _mm512_loadu_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_set1_pd,
         _mm512_set1_ps, _mm512_setzero_pd, _mm512_setzero_ps, _mm512_storeu_pd, _mm512_storeu_ps,
-        _mm_prefetch, _MM_HINT_T0,
     };
 
-    /// Steps of the shared dimension per turn of the microkernel's loop.
-    const UNROLL: usize = 4;
+    use super::tile::Regs;
 
-    /// A 512-bit register of `Self`.
-    ///
-    /// # Safety
-    /// Every method needs AVX-512F; pointers as documented on each.
-    pub(super) trait Wide: Copy + PartialEq {
-        /// The register.
-        type V: Copy;
-        /// Lanes in a register (the `MR` of the type).
-        const W: usize;
-        /// Zero.
-        const ZERO: Self;
-        /// One.
-        const ONE: Self;
-        /// All lanes zero.
-        unsafe fn zero() -> Self::V;
-        /// All lanes `x`.
-        unsafe fn splat(x: Self) -> Self::V;
-        /// `W` entries at `p`, 64-byte aligned.
-        unsafe fn load(p: *const Self) -> Self::V;
-        /// `W` entries at `p`, any alignment.
-        unsafe fn loadu(p: *const Self) -> Self::V;
-        /// `W` entries to `p`, any alignment.
-        unsafe fn storeu(p: *mut Self, v: Self::V);
-        /// `a b + c`, rounded once.
-        unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
-        /// `a b`.
-        unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
-    }
+    /// One tile of `T` in 512-bit registers, for [`super::tile::kernel`].
+    pub(super) struct Zmm<T>(core::marker::PhantomData<T>);
 
-    macro_rules! wide_impl {
-        ($t:ty, $v:ty, $w:expr, $zero:ident, $splat:ident, $load:ident, $loadu:ident,
-         $storeu:ident, $fmadd:ident, $mul:ident) => {
-            impl Wide for $t {
-                type V = $v;
-                const W: usize = $w;
-                const ZERO: $t = 0.0;
-                const ONE: $t = 1.0;
-                #[inline(always)]
-                unsafe fn zero() -> $v {
-                    // SAFETY: AVX-512F, per the trait's contract.
-                    unsafe { $zero() }
-                }
-                #[inline(always)]
-                unsafe fn splat(x: $t) -> $v {
-                    // SAFETY: AVX-512F, per the trait's contract.
-                    unsafe { $splat(x) }
-                }
-                #[inline(always)]
-                unsafe fn load(p: *const $t) -> $v {
-                    // SAFETY: AVX-512F; `W` aligned readable entries per the caller.
-                    unsafe { $load(p) }
-                }
-                #[inline(always)]
-                unsafe fn loadu(p: *const $t) -> $v {
-                    // SAFETY: AVX-512F; `W` readable entries per the caller.
-                    unsafe { $loadu(p) }
-                }
-                #[inline(always)]
-                unsafe fn storeu(p: *mut $t, v: $v) {
-                    // SAFETY: AVX-512F; `W` writable entries per the caller.
-                    unsafe { $storeu(p, v) }
-                }
-                #[inline(always)]
-                unsafe fn fmadd(a: $v, b: $v, c: $v) -> $v {
-                    // SAFETY: AVX-512F, per the trait's contract.
-                    unsafe { $fmadd(a, b, c) }
-                }
-                #[inline(always)]
-                unsafe fn mul(a: $v, b: $v) -> $v {
-                    // SAFETY: AVX-512F, per the trait's contract.
-                    unsafe { $mul(a, b) }
-                }
-            }
-        };
-    }
-
-    wide_impl!(
+    regs_impl!(
+        Zmm,
         f64,
         __m512d,
         8,
@@ -1080,7 +940,8 @@ mod avx512 {
         _mm512_fmadd_pd,
         _mm512_mul_pd
     );
-    wide_impl!(
+    regs_impl!(
+        Zmm,
         f32,
         __m512,
         16,
@@ -1094,14 +955,12 @@ mod avx512 {
     );
 
     /// The `2 W x NR` microkernel on the panels at `a` and `a + W k` (see
-    /// [`super::Gemm::kernel_avx512x2`]). Entry by entry the arithmetic of the AVX2 kernel:
-    /// products of the shared dimension fused into the accumulator in order from zero, then
-    /// `alpha` and `beta` applied the same way.
+    /// [`super::Gemm::kernel_avx512x2`]): the AVX2 kernel's arithmetic entry by entry.
     ///
     /// # Safety
     /// As [`super::Gemm::kernel_avx512x2`], both panels 64-byte aligned.
     #[inline(always)]
-    pub(super) unsafe fn kernel2<T: Wide, const NR: usize>(
+    pub(super) unsafe fn kernel2<T, const NR: usize>(
         k: usize,
         alpha: T,
         a: *const T,
@@ -1109,27 +968,99 @@ mod avx512 {
         beta: T,
         c: *mut T,
         csc: usize,
+    ) where
+        Zmm<T>: Regs<T = T>,
+    {
+        let w = <Zmm<T> as Regs>::W;
+        // SAFETY: column `p` of the two panels is at `a + W p` and `a + W k + W p`, each 64-byte
+        // aligned as `a` is; the rest is this function's contract.
+        unsafe { super::tile::kernel::<Zmm<T>, NR>(k, alpha, a, a.add(w * k), w, b, beta, c, csc) }
+    }
+}
+
+/// The loop of both x86 microkernels: a `2 W x NR` tile of `C` in `2 NR` accumulator registers of
+/// `W` lanes, column `p` of its `A` in two registers at `a0 + p step` and `a1 + p step`, the
+/// products fused into the accumulators in the order of `p` from zero, then `alpha` and `beta`
+/// applied. Entry by entry the same arithmetic whatever the register width.
+#[cfg(target_arch = "x86_64")]
+mod tile {
+    use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+
+    /// Steps of the shared dimension per turn of the microkernel's loop.
+    const UNROLL: usize = 4;
+
+    /// A register of `W` lanes of `T` with fused multiply-add.
+    ///
+    /// # Safety
+    /// Every method needs the instruction set of the register; pointers as documented on each.
+    pub(super) trait Regs {
+        /// The entry type.
+        type T: Copy + PartialEq;
+        /// The register.
+        type V: Copy;
+        /// Lanes in a register.
+        const W: usize;
+        /// Zero.
+        const ZERO: Self::T;
+        /// One.
+        const ONE: Self::T;
+        /// All lanes zero.
+        unsafe fn zero() -> Self::V;
+        /// All lanes `x`.
+        unsafe fn splat(x: Self::T) -> Self::V;
+        /// All lanes `*p`.
+        unsafe fn broadcast(p: *const Self::T) -> Self::V;
+        /// `W` entries at `p`, aligned to the register's size.
+        unsafe fn load(p: *const Self::T) -> Self::V;
+        /// `W` entries at `p`, any alignment.
+        unsafe fn loadu(p: *const Self::T) -> Self::V;
+        /// `W` entries to `p`, any alignment.
+        unsafe fn storeu(p: *mut Self::T, v: Self::V);
+        /// `a b + c`, rounded once.
+        unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+        /// `a b`.
+        unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
+    }
+
+    /// `C = alpha A B + beta C` for one `2 W x NR` tile (see the module).
+    ///
+    /// # Safety
+    /// `a0 + p step` and `a1 + p step` hold `W` readable entries aligned to the register for every
+    /// `p < k`, `b` points at `k * NR` readable entries, `c` at a writable `2 W x NR` tile with
+    /// column stride `csc` overlapping none of them; the CPU has the registers' instruction set.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn kernel<R: Regs, const NR: usize>(
+        k: usize,
+        alpha: R::T,
+        a0: *const R::T,
+        a1: *const R::T,
+        step: usize,
+        b: *const R::T,
+        beta: R::T,
+        c: *mut R::T,
+        csc: usize,
     ) {
-        let w = T::W;
-        // SAFETY: the reads stay inside the two panels (`p < k`) and the panel of B, the writes
-        // inside the `2 W x NR` tile; AVX-512F per the contract; `a + p w` and `a2 + p w` are
-        // 64-byte aligned as `a` is and `w` entries are 64 bytes.
+        let w = R::W;
+        // SAFETY: the reads stay at `p < k` inside the panels, the writes inside the tile; the
+        // instruction set per the contract.
         unsafe {
+            // The tile of C is written at the end: start fetching its lines now.
             for j in 0..NR {
                 let cj = c.add(j * csc);
                 _mm_prefetch::<_MM_HINT_T0>(cj.cast());
                 _mm_prefetch::<_MM_HINT_T0>(cj.add(2 * w - 1).cast());
             }
-            let mut acc = [[T::zero(); 2]; NR];
-            let (mut a0p, mut a1p, mut b) = (a, a.add(w * k), b);
+            let mut acc = [[R::zero(); 2]; NR];
+            let (mut a0, mut a1, mut b) = (a0, a1, b);
             macro_rules! step {
                 ($p:expr) => {
-                    let a0 = T::load(a0p.add($p * w));
-                    let a1 = T::load(a1p.add($p * w));
+                    let x0 = R::load(a0.add($p * step));
+                    let x1 = R::load(a1.add($p * step));
                     for j in 0..NR {
-                        let bj = T::splat(*b.add($p * NR + j));
-                        acc[j][0] = T::fmadd(a0, bj, acc[j][0]);
-                        acc[j][1] = T::fmadd(a1, bj, acc[j][1]);
+                        let bj = R::broadcast(b.add($p * NR + j));
+                        acc[j][0] = R::fmadd(x0, bj, acc[j][0]);
+                        acc[j][1] = R::fmadd(x1, bj, acc[j][1]);
                     }
                 };
             }
@@ -1138,37 +1069,37 @@ mod avx512 {
                 step!(1);
                 step!(2);
                 step!(3);
-                a0p = a0p.add(UNROLL * w);
-                a1p = a1p.add(UNROLL * w);
+                a0 = a0.add(UNROLL * step);
+                a1 = a1.add(UNROLL * step);
                 b = b.add(UNROLL * NR);
             }
             for _ in 0..k % UNROLL {
                 step!(0);
-                a0p = a0p.add(w);
-                a1p = a1p.add(w);
+                a0 = a0.add(step);
+                a1 = a1.add(step);
                 b = b.add(NR);
             }
-            let va = T::splat(alpha);
-            if beta == T::ZERO {
+            let va = R::splat(alpha);
+            if beta == R::ZERO {
                 for j in 0..NR {
                     let cj = c.add(j * csc);
-                    T::storeu(cj, T::mul(acc[j][0], va));
-                    T::storeu(cj.add(w), T::mul(acc[j][1], va));
+                    R::storeu(cj, R::mul(acc[j][0], va));
+                    R::storeu(cj.add(w), R::mul(acc[j][1], va));
                 }
-            } else if beta == T::ONE {
+            } else if beta == R::ONE {
                 for j in 0..NR {
                     let cj = c.add(j * csc);
-                    T::storeu(cj, T::fmadd(acc[j][0], va, T::loadu(cj)));
-                    T::storeu(cj.add(w), T::fmadd(acc[j][1], va, T::loadu(cj.add(w))));
+                    R::storeu(cj, R::fmadd(acc[j][0], va, R::loadu(cj)));
+                    R::storeu(cj.add(w), R::fmadd(acc[j][1], va, R::loadu(cj.add(w))));
                 }
             } else {
-                let vb = T::splat(beta);
+                let vb = R::splat(beta);
                 for j in 0..NR {
                     let cj = c.add(j * csc);
-                    let c0 = T::mul(T::loadu(cj), vb);
-                    let c1 = T::mul(T::loadu(cj.add(w)), vb);
-                    T::storeu(cj, T::fmadd(acc[j][0], va, c0));
-                    T::storeu(cj.add(w), T::fmadd(acc[j][1], va, c1));
+                    let c0 = R::mul(R::loadu(cj), vb);
+                    let c1 = R::mul(R::loadu(cj.add(w)), vb);
+                    R::storeu(cj, R::fmadd(acc[j][0], va, c0));
+                    R::storeu(cj.add(w), R::fmadd(acc[j][1], va, c1));
                 }
             }
         }
