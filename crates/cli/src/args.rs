@@ -111,9 +111,10 @@ pub struct DataArgs {
     /// classify or regress [default: guessed from the target column].
     #[arg(long, value_name = "TASK", value_parser = parse_task)]
     pub task: Option<Task>,
-    /// Standardize inputs and regression targets (mean and deviation of the training rows).
-    #[arg(long, value_name = "standard|none", default_value = "standard", value_parser = parse_scale, action = clap::ArgAction::Set)]
-    pub scale: bool,
+    /// Standardize inputs and regression targets (mean and deviation of the training rows)
+    /// [default: standard; a model read by --from keeps its own].
+    #[arg(long, value_name = "standard|none", value_parser = parse_scale, action = clap::ArgAction::Set)]
+    pub scale: Option<bool>,
     /// Fraction of rows held out for validation [default: 0.2; a built-in dataset's own].
     #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
     pub validation: Option<f64>,

@@ -230,6 +230,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             ("--init", t.init.is_some()),
             ("--bias-init", t.bias_init.is_some()),
             ("--task", t.data.task.is_some()),
+            ("--scale", t.data.scale.is_some()),
             ("--restarts", args.restarts > 1),
         ];
         if let Some((flag, _)) = network_flags.iter().find(|(_, given)| *given) {

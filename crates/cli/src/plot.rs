@@ -152,8 +152,15 @@ fn draw_histogram(
         .filter(|r| !r.diverged && r.score.is_finite())
         .map(|r| r.score)
         .collect();
+    // The axis spans the restarts and the zero-init run, whose marker is drawn over the bars.
+    let baseline = report
+        .baseline
+        .as_ref()
+        .map(|b| b.score)
+        .filter(|s| s.is_finite());
     let (lo, hi) = scores
         .iter()
+        .chain(&baseline)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
             (lo.min(x), hi.max(x))
         });

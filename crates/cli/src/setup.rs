@@ -195,7 +195,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
         (all, None)
     };
     let mut model = model;
-    if from.is_none() && args.data.scale {
+    if from.is_none() && args.data.scale.unwrap_or(true) {
         let rows = |d: &Dataset<f64>, f: fn(&Dataset<f64>, usize) -> &[f64]| -> Vec<Vec<f64>> {
             (0..d.len()).map(|i| f(d, i).to_vec()).collect()
         };
@@ -256,7 +256,10 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
             seed: args.seed,
             restarts,
             validation,
-            scale: args.data.scale,
+            // What the run does: the flag's choice, or the saved model's scaling under --from.
+            scale: from.map_or(args.data.scale.unwrap_or(true), |m| {
+                m.input_scaling.is_some()
+            }),
         },
         raw,
         train,

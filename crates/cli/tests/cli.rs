@@ -170,6 +170,10 @@ fn restarts_on_xor_shows_zero_init_failing_and_the_best_restart_solving_it() {
         let text = std::fs::read_to_string(dir.path().join(svg)).expect("svg written");
         assert!(text.starts_with("<svg"), "{svg}");
     }
+    // The zero-init run is in both panels of the plot, the curves and the histogram, though its
+    // loss is the worst (the histogram's axis stretches to it).
+    let plot = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
+    assert_eq!(plot.matches("zero init").count(), 2);
     // The best model file is the report's best model.
     assert_eq!(json(&dir.path().join("best.json")), report["best"]["model"]);
 }
@@ -386,6 +390,12 @@ fn train_with_restarts_keeps_the_best_as_restarts_does() {
         dir.path(),
         &["train", "--from", "t.json", "--hidden", "3"],
         "drop --hidden",
+    );
+    // The saved model's scaling is the one a warm start uses: --scale would be ignored.
+    bad(
+        dir.path(),
+        &["train", "--from", "t.json", "--scale", "none"],
+        "drop --scale",
     );
 }
 
