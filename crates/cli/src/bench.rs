@@ -193,14 +193,13 @@ impl<T: Real> Work<T> {
         let (n_in, n_out) = self.dims();
         if let Some(bw) = self.block.as_mut() {
             let k = bw.capacity();
-            let mut s = 0;
-            while s < m {
-                let b = k.min(m - s);
+            for first in (0..m).step_by(k) {
+                let b = k.min(m - first);
                 for j in 0..b {
-                    bw.load(j, row(&self.x, s + j, n_in), row(&self.y, s + j, n_out))?;
+                    let s = first + j;
+                    bw.load(j, row(&self.x, s, n_in), row(&self.y, s, n_out))?;
                 }
                 self.net.sgd_block(bw, b, self.eta)?;
-                s += b;
             }
             return Ok(m);
         }

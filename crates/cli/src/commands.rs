@@ -86,12 +86,11 @@ pub fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
     Ok(())
 }
 
-/// The configuration of `restarts` restarts; never more threads than runs (an absurd `--threads`
-/// would otherwise start that many threads).
+/// The configuration of `restarts` restarts (`run_restarts` starts no more threads than runs).
 fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConfig {
     RestartConfig {
         restarts,
-        threads: threads.min(restarts),
+        threads,
         seed: setup.config.seed,
         init: setup.config.init,
         bias_init: setup.config.bias_init,

@@ -195,7 +195,6 @@ impl<T: Real> Network<T> {
                 *s += bias;
             }
             first.activation.apply_to(s, &mut ws.v[1]);
-            ws.v[0].copy_from_slice(bw.x.column(t).as_slice());
             self.forward_from(ws, 1, backprop_linalg::Sweep::Backward);
             let y = &bw.y.as_slice()[t * n_d..(t + 1) * n_d];
             losses += self.backprop_update_above_first(ws, y, eta)?;
@@ -204,6 +203,9 @@ impl<T: Real> Network<T> {
                 *u = -eta * delta;
             }
         }
+        // The layers above read no v_0: it is set once, so that the workspace holds the last
+        // sample's pass.
+        bw.ws.v[0].copy_from_slice(bw.x.column(b - 1).as_slice());
         // W_0 += X U^T: the block's b rank-one updates, in one GEMM.
         gemm_nt_to(
             &mut self.layers[0].w.as_view_mut(),

@@ -424,6 +424,12 @@ pub fn train<T: Real>(
     if let Some(v) = validation {
         check_data(net, v, "validation")?;
     }
+    if cfg.patience.is_some() && validation.is_none() {
+        return Err(invalid(
+            "patience",
+            "early stopping needs a validation set to watch",
+        ));
+    }
     let start = Instant::now();
     let m = train.len();
     let batch = cfg.batch_size.min(m);
@@ -447,12 +453,6 @@ pub fn train<T: Real>(
     };
     let mut eval = Evaluator::new(net);
     let mut history = History::default();
-    if cfg.patience.is_some() && validation.is_none() {
-        return Err(invalid(
-            "patience",
-            "early stopping needs a validation set to watch",
-        ));
-    }
     let early_stopping = cfg.patience;
     // The best epoch so far: its score and index. With early stopping its weights are copied into
     // `kept`, allocated once here, so an improving epoch costs a copy and no allocation.
