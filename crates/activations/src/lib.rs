@@ -155,7 +155,7 @@ impl Activation {
     /// Activation::Tanh.apply_to(&[0.0_f64, 0.0], &mut v);
     /// assert_eq!(v, [0.0, 0.0]);
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn apply_to<T: Float>(self, s: &[T], v: &mut [T]) {
         assert_eq!(s.len(), v.len(), "apply_to: lengths differ");
         let pairs = v.iter_mut().zip(s);

@@ -205,9 +205,8 @@ impl<T: Real> Work<T> {
         }
         if self.batch == 1 {
             let mut session = self.net.sgd_session(&mut self.ws)?;
-            for s in 0..m {
-                session.step(row(&self.x, s, n_in), row(&self.y, s, n_out), self.eta)?;
-            }
+            let samples = self.x.chunks_exact(n_in).zip(self.y.chunks_exact(n_out));
+            session.steps(samples, self.eta)?;
             return Ok(m);
         }
         let steps = m / self.batch;

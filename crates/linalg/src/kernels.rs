@@ -27,6 +27,16 @@ macro_rules! with_lanes {
     };
 }
 
+/// The lane count of `T` in the dot products: 8 for `f64`, 16 for `f32`.
+#[inline(always)]
+pub(crate) const fn lanes<T>() -> usize {
+    if std::mem::size_of::<T>() == 8 {
+        8
+    } else {
+        16
+    }
+}
+
 /// Columns per block.
 const BLOCK: usize = 4;
 
@@ -62,6 +72,11 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 
 #[inline(always)]
 fn dot_n<T: Real, const N: usize>(a: &[T], b: &[T]) -> T {
+    if a.len() < N {
+        // No full chunk: the lanes are zero, their sum is +0, and the entries add to it in
+        // order (the same bits as the general path below, without its lanes).
+        return a.iter().zip(b).fold(T::zero(), |sum, (&x, &y)| sum + x * y);
+    }
     let mut acc = [T::zero(); N];
     let (a_chunks, b_chunks) = (a.chunks_exact(N), b.chunks_exact(N));
     let (a_tail, b_tail) = (a_chunks.remainder(), b_chunks.remainder());

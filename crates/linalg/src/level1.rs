@@ -23,6 +23,76 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     simd::dot(a, b)
 }
 
+/// [`dot`] for a short vector in a caller's inner loop (a column of a small network's layer):
+/// fewer entries than [`dot`] has lanes (8 for `f64`, 16 for `f32`) are summed inline, in
+/// order, as [`dot`] sums them; longer vectors go to [`dot`] by a call. The same bits either way.
+///
+/// ```
+/// use backprop_linalg::{dot, dot_inline};
+/// let (a, b) = ([0.1_f64, 0.2, 0.3], [0.4, 0.5, 0.6]);
+/// assert_eq!(dot_inline(&a, &b).to_bits(), dot(&a, &b).to_bits());
+/// ```
+///
+/// # Panics
+/// If the lengths differ.
+#[inline(always)]
+pub fn dot_inline<T: Real>(a: &[T], b: &[T]) -> T {
+    assert_eq!(a.len(), b.len(), "dot: lengths differ");
+    if a.len() < crate::kernels::lanes::<T>() {
+        // No full chunk of lanes: dot's lanes stay zero and the entries add to +0 in order.
+        a.iter().zip(b).fold(T::zero(), |sum, (&x, &y)| sum + x * y)
+    } else {
+        dot_call(a, b)
+    }
+}
+
+/// One column of a deferred update and the next product, for a caller's inner loop: `w += g
+/// x_prev`, then `w · x` summed as [`dot`] sums it (the column of
+/// [`ger_gemv_tr`](crate::ger_gemv_tr)). Short columns (fewer entries than [`dot`] has lanes)
+/// are done inline in one pass; longer ones by calls. The same bits either way.
+///
+/// ```
+/// use backprop_linalg::{axpy, axpy_dot_inline, dot};
+/// let (mut w, mut w2) = ([0.5_f64, -1.0, 2.0], [0.5, -1.0, 2.0]);
+/// let (x_prev, x) = ([1.0, 2.0, 3.0], [0.3, 0.2, 0.1]);
+/// let s = axpy_dot_inline(&mut w, 0.25, &x_prev, &x);
+/// axpy(&mut w2, 0.25, &x_prev);
+/// assert_eq!((w, s.to_bits()), (w2, dot(&w2, &x).to_bits()));
+/// ```
+///
+/// # Panics
+/// If the lengths differ.
+#[inline(always)]
+pub fn axpy_dot_inline<T: Real>(w: &mut [T], g: T, x_prev: &[T], x: &[T]) -> T {
+    assert!(
+        w.len() == x_prev.len() && w.len() == x.len(),
+        "axpy_dot: lengths differ"
+    );
+    if w.len() < crate::kernels::lanes::<T>() {
+        let mut sum = T::zero();
+        for ((w, &p), &x) in w.iter_mut().zip(x_prev).zip(x) {
+            *w += g * p;
+            sum += *w * x;
+        }
+        sum
+    } else {
+        axpy_dot_call(w, g, x_prev, x)
+    }
+}
+
+/// [`axpy_dot_inline`]'s long columns, out of line.
+#[inline(never)]
+fn axpy_dot_call<T: Real>(w: &mut [T], g: T, x_prev: &[T], x: &[T]) -> T {
+    simd::axpy(w, g, x_prev);
+    simd::dot(w, x)
+}
+
+/// [`dot`] kept out of line, so that [`dot_inline`] stays small.
+#[inline(never)]
+fn dot_call<T: Real>(a: &[T], b: &[T]) -> T {
+    simd::dot(a, b)
+}
+
 /// `y += a x`.
 ///
 /// # Example
@@ -78,4 +148,46 @@ pub fn hadamard_to<T: Real>(out: &mut [T], a: &[T], b: &[T]) {
         "hadamard_to: lengths differ"
     );
     simd::hadamard_to(out, a, b);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check<T: Real>(raw: &[(f64, f64, f64, f64)], g: f64) -> Result<(), TestCaseError> {
+        let cast = |k: usize| {
+            raw.iter()
+                .map(|e| T::from_f64([e.0, e.1, e.2, e.3][k]))
+                .collect()
+        };
+        let (w, x_prev, x, v): (Vec<T>, Vec<T>, Vec<T>, Vec<T>) =
+            (cast(0), cast(1), cast(2), cast(3));
+        prop_assert_eq!(
+            dot_inline(&w, &x).as_f64().to_bits(),
+            dot(&w, &x).as_f64().to_bits()
+        );
+        let (mut w1, mut w2) = (w.clone(), w);
+        let s1 = axpy_dot_inline(&mut w1, T::from_f64(g), &x_prev, &v);
+        axpy(&mut w2, T::from_f64(g), &x_prev);
+        let s2 = dot(&w2, &v);
+        prop_assert_eq!(s1.as_f64().to_bits(), s2.as_f64().to_bits());
+        prop_assert!(w1
+            .iter()
+            .zip(&w2)
+            .all(|(a, b)| a.as_f64().to_bits() == b.as_f64().to_bits()));
+        Ok(())
+    }
+
+    proptest! {
+        /// Below, at and above the lane counts (8 and 16): the inline sums are `dot`'s, bit for bit.
+        #[test]
+        fn the_inline_kernels_sum_as_dot_does(
+            raw in proptest::collection::vec((-2.0..2.0f64, -2.0..2.0f64, -2.0..2.0f64, -2.0..2.0f64), 0..40),
+            g in -1.0..1.0f64,
+        ) {
+            check::<f64>(&raw, g)?;
+            check::<f32>(&raw, g)?;
+        }
+    }
 }

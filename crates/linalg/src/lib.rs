@@ -60,7 +60,7 @@ mod x86;
 pub use nalgebra;
 
 pub use gemm::GemmScratch;
-pub use level1::{axpy, dot, hadamard_mut, hadamard_to};
+pub use level1::{axpy, axpy_dot_inline, dot, dot_inline, hadamard_mut, hadamard_to};
 pub use level2::{gemv, gemv_ger, gemv_tr, gemv_tr_sweep, ger, ger_gemv_tr, Sweep};
 pub use level3::{gemm_nt_to, gemm_to, gemm_tr_to};
 pub use real::Real;

@@ -1,7 +1,7 @@
 //! [`SgdSession`]: the lecture's per-sample SGD over many samples, with the first layer's update
 //! deferred and fused into the next forward product.
 
-use backprop_linalg::{gemv_tr_sweep, ger, ger_gemv_tr, Real, Sweep};
+use backprop_linalg::{axpy_dot_inline, dot_inline, gemv_tr_sweep, ger, ger_gemv_tr, Real, Sweep};
 
 use crate::{Network, Result, Workspace};
 
@@ -59,16 +59,26 @@ pub struct SgdSession<'a, T: Real = f64> {
     pending: bool,
     /// The direction of the next fused sweep over `W_0`, reversed at every step.
     sweep: Sweep,
+    /// Every layer is at most [`SMALL_WIDTH`] wide: steps take [`step_small`](Self::step_small).
+    small: bool,
 }
+
+/// The widest layer (inputs and outputs) for which a session takes its small-network step.
+const SMALL_WIDTH: usize = 16;
 
 impl<'a, T: Real> SgdSession<'a, T> {
     /// A session on `net` with buffers `ws` (shapes already checked).
     pub(crate) fn new(net: &'a mut Network<T>, ws: &'a mut Workspace<T>) -> Self {
+        let small = net
+            .layers
+            .iter()
+            .all(|l| l.inputs() <= SMALL_WIDTH && l.outputs() <= SMALL_WIDTH);
         SgdSession {
             net,
             ws,
             pending: false,
             sweep: Sweep::Forward,
+            small,
         }
     }
 }
@@ -80,10 +90,16 @@ impl<T: Real> SgdSession<'_, T> {
     /// # Errors
     /// [`Error::Length`](crate::Error::Length) for an `x` or `y` of the wrong length; nothing is
     /// changed then, and the session stays usable.
+    #[inline]
     pub fn step(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
         let (net, ws) = (&mut *self.net, &mut *self.ws);
         Network::<T>::check_len("input x", net.inputs(), x.len())?;
         Network::<T>::check_len("target y", net.outputs(), y.len())?;
+        if self.small {
+            let loss = Self::step_small(net, ws, x, y, eta, self.pending)?;
+            self.pending = true;
+            return Ok(loss);
+        }
         let first = &mut net.layers[0];
         let s = &mut ws.s[1];
         if self.pending {
@@ -105,6 +121,129 @@ impl<T: Real> SgdSession<'_, T> {
             *g *= -eta;
         }
         self.pending = true;
+        Ok(loss)
+    }
+
+    /// [`step`](Self::step) on each sample of `samples` in turn, stopping after the first
+    /// whose loss is not finite; returns the number of steps taken (fewer than the samples
+    /// when one diverged). The same results as calling `step` in a loop; the loop is compiled
+    /// on its own, so that a small network's steps run back to back with nothing around them.
+    ///
+    /// # Errors
+    /// As [`step`](Self::step): a sample of the wrong length stops the loop, with the steps
+    /// before it applied.
+    #[inline(never)]
+    pub fn steps<'s, I>(&mut self, samples: I, eta: T) -> Result<usize>
+    where
+        I: IntoIterator<Item = (&'s [T], &'s [T])>,
+        T: 's,
+    {
+        let mut taken = 0;
+        for (x, y) in samples {
+            taken += 1;
+            if !self.step(x, y, eta)?.is_finite() {
+                break;
+            }
+        }
+        Ok(taken)
+    }
+
+    /// The step of a small network (every layer at most [`SMALL_WIDTH`] wide), column by column
+    /// with the one-column kernels inline: the same operations in the same order as
+    /// [`step`](Self::step), without the blocks of four columns and the calls that pay off
+    /// only on wide layers. On the lecture's 2-8-1 network a step is a chain of dependent
+    /// operations (two sigmoids among them), and what counts is how little sits beside it.
+    fn step_small(
+        net: &mut Network<T>,
+        ws: &mut Workspace<T>,
+        x: &[T],
+        y: &[T],
+        eta: T,
+        pending: bool,
+    ) -> Result<T> {
+        let d = net.layers.len();
+        // Layer 0: the deferred update w_j += g_j x_prev, then s_{1,j} = w_j · x + b_j.
+        let first = &mut net.layers[0];
+        let n0 = x.len();
+        {
+            let (s, g, x_prev) = (&mut ws.s[1], &ws.dv[1], &ws.v[0]);
+            let columns = first.w.as_mut_slice().chunks_exact_mut(n0);
+            if pending {
+                for (((w_j, s_j), &b_j), &g_j) in columns.zip(s.iter_mut()).zip(&first.b).zip(g) {
+                    *s_j = axpy_dot_inline(w_j, g_j, x_prev, x) + b_j;
+                }
+            } else {
+                for ((w_j, s_j), &b_j) in columns.zip(s.iter_mut()).zip(&first.b) {
+                    *s_j = dot_inline(w_j, x) + b_j;
+                }
+            }
+        }
+        first.activation.apply_to(&ws.s[1], &mut ws.v[1]);
+        for (a, &b) in ws.v[0].iter_mut().zip(x) {
+            *a = b;
+        }
+        if d == 2 && y.len() == 1 {
+            let l1 = &net.layers[1];
+            let s1 = dot_inline(l1.w.as_slice(), &ws.v[1]) + l1.b[0];
+            ws.s[2][0] = s1;
+            ws.v[2][0] = l1.activation.value(s1);
+        } else {
+            for (l, layer) in net.layers.iter().enumerate().skip(1) {
+                let n = layer.inputs();
+                let (below, above) = ws.v.split_at_mut(l + 1);
+                let (v, s) = (&below[l], &mut ws.s[l + 1]);
+                let columns = layer.w.as_slice().chunks_exact(n);
+                for ((w_j, s_j), &b_j) in columns.zip(s.iter_mut()).zip(&layer.b) {
+                    *s_j = dot_inline(w_j, v) + b_j;
+                }
+                layer.activation.apply_to(s, &mut above[0]);
+            }
+        }
+        let loss = net.loss().gradient_to(&ws.v[d], y, &mut ws.dv[d])?;
+        for i in (1..d).rev() {
+            // delta_{i+1} = dL/dv_{i+1} ⊙ σ'(s_{i+1}), and the bias b_i -= eta delta.
+            let (l_below, l_above) = net.layers.split_at_mut(i);
+            let layer = &mut l_above[0];
+            let act = layer.activation;
+            let (below, above) = ws.dv.split_at_mut(i + 1);
+            let delta = &mut above[0];
+            let (s, v) = (&ws.s[i + 1], &ws.v[i + 1]);
+            act.scale_by_derivative(s, v, delta);
+            for (b, &g) in layer.b.iter_mut().zip(delta.iter()) {
+                *b -= eta * g;
+            }
+            // dL/dv_i = W_i delta with the old columns, then w_j += (-eta delta_j) v_i: column
+            // 0 starts the sum from zero.
+            let (out, v) = (&mut below[i], &ws.v[i]);
+            let n = v.len();
+            let mut columns = layer.w.as_mut_slice().chunks_exact_mut(n).zip(delta.iter());
+            if let Some((w_0, &d_0)) = columns.next() {
+                let a = -eta * d_0;
+                for ((o, w), &v) in out.iter_mut().zip(w_0.iter_mut()).zip(v) {
+                    *o = T::zero() + d_0 * *w;
+                    *w += a * v;
+                }
+            }
+            for (w_j, &d_j) in columns {
+                let a = -eta * d_j;
+                for ((o, w), &v) in out.iter_mut().zip(w_j.iter_mut()).zip(v) {
+                    *o += d_j * *w;
+                    *w += a * v;
+                }
+            }
+            let _ = l_below;
+        }
+        // The first layer: delta_1, its bias, and -eta delta_1 for the deferred update.
+        let first = &mut net.layers[0];
+        let act = first.activation;
+        let (s, v) = (&ws.s[1], &ws.v[1]);
+        let delta = &mut ws.dv[1];
+        act.scale_by_derivative(s, v, delta);
+        for (b, g) in first.b.iter_mut().zip(delta.iter_mut()) {
+            *b -= eta * *g;
+            *g *= -eta;
+        }
+        ws.forwarded = false;
         Ok(loss)
     }
 
@@ -203,6 +342,35 @@ mod tests {
         let acts = [Activation::Sigmoid];
         same_as_sgd_steps::<f64>(&[37, 13, 3], &acts, Loss::Squared, 7, 9).unwrap();
         same_as_sgd_steps::<f32>(&[37, 13, 3], &acts, Loss::Squared, 7, 9).unwrap();
+    }
+
+    #[test]
+    fn steps_equal_a_loop_of_step_and_stop_after_a_divergent_sample() {
+        let mut net = network::<f64>(&[3, 5, 2], &[Activation::Tanh], Loss::Squared, 11);
+        let mut twin = net.clone();
+        let data = samples(3, 2, 9, 4);
+        let x: Vec<Vec<f64>> = data.iter().map(|(x, _)| x.clone()).collect();
+        let mut y: Vec<Vec<f64>> = data.iter().map(|(_, y)| y.clone()).collect();
+        y[6][1] = f64::INFINITY;
+        let (mut ws, mut ws2) = (net.workspace(), twin.workspace());
+        let taken = net
+            .sgd_session(&mut ws)
+            .unwrap()
+            .steps(
+                x.iter().map(Vec::as_slice).zip(y.iter().map(Vec::as_slice)),
+                0.2,
+            )
+            .unwrap();
+        assert_eq!(
+            taken, 7,
+            "the loop stops after the sample whose loss is not finite"
+        );
+        let mut session = twin.sgd_session(&mut ws2).unwrap();
+        for k in 0..7 {
+            session.step(&x[k], &y[k], 0.2).unwrap();
+        }
+        drop(session);
+        assert_eq!(bits(&net), bits(&twin));
     }
 
     #[test]
