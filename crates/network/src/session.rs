@@ -125,27 +125,26 @@ impl<T: Real> SgdSession<'_, T> {
     }
 
     /// [`step`](Self::step) on each sample of `samples` in turn, stopping after the first
-    /// whose loss is not finite; returns the number of steps taken (fewer than the samples
-    /// when one diverged). The same results as calling `step` in a loop; the loop is compiled
-    /// on its own, so that a small network's steps run back to back with nothing around them.
+    /// whose loss is not finite: `Ok(None)` when every loss was finite, `Ok(Some(k))` when
+    /// sample `k`'s was not (its step was taken, and no step after it). The same results as
+    /// calling `step` in a loop; the loop is compiled on its own, so that a small network's
+    /// steps run back to back with nothing around them.
     ///
     /// # Errors
     /// As [`step`](Self::step): a sample of the wrong length stops the loop, with the steps
     /// before it applied.
     #[inline(never)]
-    pub fn steps<'s, I>(&mut self, samples: I, eta: T) -> Result<usize>
+    pub fn steps<'s, I>(&mut self, samples: I, eta: T) -> Result<Option<usize>>
     where
         I: IntoIterator<Item = (&'s [T], &'s [T])>,
         T: 's,
     {
-        let mut taken = 0;
-        for (x, y) in samples {
-            taken += 1;
+        for (k, (x, y)) in samples.into_iter().enumerate() {
             if !self.step(x, y, eta)?.is_finite() {
-                break;
+                return Ok(Some(k));
             }
         }
-        Ok(taken)
+        Ok(None)
     }
 
     /// The step of a small network (every layer at most [`SMALL_WIDTH`] wide), column by column
@@ -353,17 +352,12 @@ mod tests {
         let mut y: Vec<Vec<f64>> = data.iter().map(|(_, y)| y.clone()).collect();
         y[6][1] = f64::INFINITY;
         let (mut ws, mut ws2) = (net.workspace(), twin.workspace());
-        let taken = net
-            .sgd_session(&mut ws)
-            .unwrap()
-            .steps(
-                x.iter().map(Vec::as_slice).zip(y.iter().map(Vec::as_slice)),
-                0.2,
-            )
-            .unwrap();
+        let pairs = x.iter().map(Vec::as_slice).zip(y.iter().map(Vec::as_slice));
+        let stopped = net.sgd_session(&mut ws).unwrap().steps(pairs, 0.2).unwrap();
         assert_eq!(
-            taken, 7,
-            "the loop stops after the sample whose loss is not finite"
+            stopped,
+            Some(6),
+            "the loop stops after sample 6, whose loss is infinite"
         );
         let mut session = twin.sgd_session(&mut ws2).unwrap();
         for k in 0..7 {

@@ -481,11 +481,10 @@ pub fn train<T: Real>(
             // The lecture's step, with the first layer's update fused into the next forward
             // product; the session applies the last update when it ends with the epoch.
             let mut session = net.sgd_session(&mut stepper.ws)?;
-            for &k in &order {
-                if !session.step(train.x(k), train.y(k), eta)?.is_finite() {
-                    history.diverged = true;
-                    break 'epochs;
-                }
+            let samples = order.iter().map(|&k| (train.x(k), train.y(k)));
+            if session.steps(samples, eta)?.is_some() {
+                history.diverged = true;
+                break 'epochs;
             }
         } else {
             for chunk in order.chunks(batch) {
