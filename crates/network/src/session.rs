@@ -92,14 +92,25 @@ impl<T: Real> SgdSession<'_, T> {
     /// changed then, and the session stays usable.
     #[inline]
     pub fn step(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
-        let (net, ws) = (&mut *self.net, &mut *self.ws);
-        Network::<T>::check_len("input x", net.inputs(), x.len())?;
-        Network::<T>::check_len("target y", net.outputs(), y.len())?;
         if self.small {
-            let loss = Self::step_small(net, ws, x, y, eta, self.pending)?;
-            self.pending = true;
-            return Ok(loss);
+            self.step_small(x, y, eta)
+        } else {
+            self.step_wide(x, y, eta)
         }
+    }
+
+    /// The lengths of a sample.
+    #[inline(always)]
+    fn check(&self, x: &[T], y: &[T]) -> Result<()> {
+        Network::<T>::check_len("input x", self.net.inputs(), x.len())?;
+        Network::<T>::check_len("target y", self.net.outputs(), y.len())
+    }
+
+    /// The step of a network with a layer wider than [`SMALL_WIDTH`]: the blocked kernels.
+    #[inline(always)]
+    fn step_wide(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
+        self.check(x, y)?;
+        let (net, ws) = (&mut *self.net, &mut *self.ws);
         let first = &mut net.layers[0];
         let s = &mut ws.s[1];
         if self.pending {
@@ -139,9 +150,18 @@ impl<T: Real> SgdSession<'_, T> {
         I: IntoIterator<Item = (&'s [T], &'s [T])>,
         T: 's,
     {
-        for (k, (x, y)) in samples.into_iter().enumerate() {
-            if !self.step(x, y, eta)?.is_finite() {
-                return Ok(Some(k));
+        // One loop for each kind of step, so that each is compiled with only its own step.
+        if self.small {
+            for (k, (x, y)) in samples.into_iter().enumerate() {
+                if !self.step_small(x, y, eta)?.is_finite() {
+                    return Ok(Some(k));
+                }
+            }
+        } else {
+            for (k, (x, y)) in samples.into_iter().enumerate() {
+                if !self.step_wide(x, y, eta)?.is_finite() {
+                    return Ok(Some(k));
+                }
             }
         }
         Ok(None)
@@ -152,14 +172,10 @@ impl<T: Real> SgdSession<'_, T> {
     /// [`step`](Self::step), without the blocks of four columns and the calls that pay off
     /// only on wide layers. On the lecture's 2-8-1 network a step is a chain of dependent
     /// operations (two sigmoids among them), and what counts is how little sits beside it.
-    fn step_small(
-        net: &mut Network<T>,
-        ws: &mut Workspace<T>,
-        x: &[T],
-        y: &[T],
-        eta: T,
-        pending: bool,
-    ) -> Result<T> {
+    #[inline(always)]
+    fn step_small(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
+        self.check(x, y)?;
+        let (net, ws, pending) = (&mut *self.net, &mut *self.ws, self.pending);
         let d = net.layers.len();
         // Layer 0: the deferred update w_j += g_j x_prev, then s_{1,j} = w_j · x + b_j.
         let first = &mut net.layers[0];
@@ -243,6 +259,7 @@ impl<T: Real> SgdSession<'_, T> {
             *g *= -eta;
         }
         ws.forwarded = false;
+        self.pending = true;
         Ok(loss)
     }
 
