@@ -206,7 +206,12 @@ impl<T: Real> Work<T> {
         if self.batch == 1 {
             let mut session = self.net.sgd_session(&mut self.ws)?;
             let samples = self.x.chunks_exact(n_in).zip(self.y.chunks_exact(n_out));
-            session.steps(samples, self.eta)?;
+            // `steps` stops after a sample whose loss is not finite: go on from the next one,
+            // so that an epoch is always m steps, as the peers count it.
+            let mut done = 0;
+            while let Some(k) = session.steps(samples.clone().skip(done), self.eta)? {
+                done += k + 1;
+            }
             return Ok(m);
         }
         let steps = m / self.batch;

@@ -19,7 +19,7 @@ use crate::Real;
 /// Calls `$f::<T, N>(args)` with the lane count of `T`: 8 for `f64`, 16 for `f32`.
 macro_rules! with_lanes {
     ($T:ty, $f:ident($($arg:expr),* $(,)?)) => {
-        if ::std::mem::size_of::<$T>() == 8 {
+        if $crate::kernels::lanes::<$T>() == 8 {
             $f::<$T, 8>($($arg),*)
         } else {
             $f::<$T, 16>($($arg),*)

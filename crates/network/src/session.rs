@@ -20,6 +20,12 @@ use crate::{Network, Result, Workspace};
 /// ([`gemv_ger`](backprop_linalg::gemv_ger), which must go forward to keep its summation order)
 /// start on the columns still in cache.
 ///
+/// A network whose layers are all at most 16 wide (the lecture's 2-8-1) takes a leaner step of
+/// the same arithmetic: column by column with the one-column kernels inline, no blocks and no
+/// sweeps, since every weight is in L1 anyway. [`steps`](Self::steps) runs a loop of steps
+/// compiled on its own, which is how the per-sample epochs of `backprop-optim` and the bench
+/// call it.
+///
 /// The results are bit-identical to a sequence of [`Network::sgd_step`]s: the deferred update
 /// changes nothing that is read before it is applied, and the order of independent columns does
 /// not change any sum. The session borrows the network mutably, so nobody sees the weights
@@ -169,9 +175,10 @@ impl<T: Real> SgdSession<'_, T> {
 
     /// The step of a small network (every layer at most [`SMALL_WIDTH`] wide), column by column
     /// with the one-column kernels inline: the same operations in the same order as
-    /// [`step`](Self::step), without the blocks of four columns and the calls that pay off
-    /// only on wide layers. On the lecture's 2-8-1 network a step is a chain of dependent
-    /// operations (two sigmoids among them), and what counts is how little sits beside it.
+    /// [`step_wide`](Self::step_wide) (and so as [`Network::sgd_step`]), without the blocks of
+    /// four columns and the calls that pay off only on wide layers. On the lecture's 2-8-1
+    /// network a step is a chain of dependent operations (two sigmoids among them), and what
+    /// counts is how little sits beside it.
     #[inline(always)]
     fn step_small(&mut self, x: &[T], y: &[T], eta: T) -> Result<T> {
         self.check(x, y)?;
@@ -197,28 +204,21 @@ impl<T: Real> SgdSession<'_, T> {
         for (a, &b) in ws.v[0].iter_mut().zip(x) {
             *a = b;
         }
-        if d == 2 && y.len() == 1 {
-            let l1 = &net.layers[1];
-            let s1 = dot_inline(l1.w.as_slice(), &ws.v[1]) + l1.b[0];
-            ws.s[2][0] = s1;
-            ws.v[2][0] = l1.activation.value(s1);
-        } else {
-            for (l, layer) in net.layers.iter().enumerate().skip(1) {
-                let n = layer.inputs();
-                let (below, above) = ws.v.split_at_mut(l + 1);
-                let (v, s) = (&below[l], &mut ws.s[l + 1]);
-                let columns = layer.w.as_slice().chunks_exact(n);
-                for ((w_j, s_j), &b_j) in columns.zip(s.iter_mut()).zip(&layer.b) {
-                    *s_j = dot_inline(w_j, v) + b_j;
-                }
-                layer.activation.apply_to(s, &mut above[0]);
+        for (l, layer) in net.layers.iter().enumerate().skip(1) {
+            let n = layer.inputs();
+            let (below, above) = ws.v.split_at_mut(l + 1);
+            let (v, s) = (&below[l], &mut ws.s[l + 1]);
+            let columns = layer.w.as_slice().chunks_exact(n);
+            for ((w_j, s_j), &b_j) in columns.zip(s.iter_mut()).zip(&layer.b) {
+                *s_j = dot_inline(w_j, v) + b_j;
             }
+            layer.activation.apply_to(s, &mut above[0]);
         }
+
         let loss = net.loss().gradient_to(&ws.v[d], y, &mut ws.dv[d])?;
         for i in (1..d).rev() {
             // delta_{i+1} = dL/dv_{i+1} ⊙ σ'(s_{i+1}), and the bias b_i -= eta delta.
-            let (l_below, l_above) = net.layers.split_at_mut(i);
-            let layer = &mut l_above[0];
+            let layer = &mut net.layers[i];
             let act = layer.activation;
             let (below, above) = ws.dv.split_at_mut(i + 1);
             let delta = &mut above[0];
@@ -246,7 +246,6 @@ impl<T: Real> SgdSession<'_, T> {
                     *w += a * v;
                 }
             }
-            let _ = l_below;
         }
         // The first layer: delta_1, its bias, and -eta delta_1 for the deferred update.
         let first = &mut net.layers[0];
@@ -362,26 +361,68 @@ mod tests {
 
     #[test]
     fn steps_equal_a_loop_of_step_and_stop_after_a_divergent_sample() {
-        let mut net = network::<f64>(&[3, 5, 2], &[Activation::Tanh], Loss::Squared, 11);
-        let mut twin = net.clone();
-        let data = samples(3, 2, 9, 4);
-        let x: Vec<Vec<f64>> = data.iter().map(|(x, _)| x.clone()).collect();
-        let mut y: Vec<Vec<f64>> = data.iter().map(|(_, y)| y.clone()).collect();
-        y[6][1] = f64::INFINITY;
-        let (mut ws, mut ws2) = (net.workspace(), twin.workspace());
-        let pairs = x.iter().map(Vec::as_slice).zip(y.iter().map(Vec::as_slice));
-        let stopped = net.sgd_session(&mut ws).unwrap().steps(pairs, 0.2).unwrap();
-        assert_eq!(
-            stopped,
-            Some(6),
-            "the loop stops after sample 6, whose loss is infinite"
-        );
-        let mut session = twin.sgd_session(&mut ws2).unwrap();
-        for k in 0..7 {
-            session.step(&x[k], &y[k], 0.2).unwrap();
+        // A small network (its own step) and one with a layer wider than 16.
+        for widths in [[3, 5, 2], [3, 21, 2]] {
+            let mut net = network::<f64>(&widths, &[Activation::Tanh], Loss::Squared, 11);
+            let mut twin = net.clone();
+            let data = samples(3, 2, 9, 4);
+            let x: Vec<Vec<f64>> = data.iter().map(|(x, _)| x.clone()).collect();
+            let mut y: Vec<Vec<f64>> = data.iter().map(|(_, y)| y.clone()).collect();
+            y[6][1] = f64::INFINITY;
+            let (mut ws, mut ws2) = (net.workspace(), twin.workspace());
+            let pairs = x.iter().map(Vec::as_slice).zip(y.iter().map(Vec::as_slice));
+            let stopped = net.sgd_session(&mut ws).unwrap().steps(pairs, 0.2).unwrap();
+            assert_eq!(
+                stopped,
+                Some(6),
+                "the loop stops after sample 6, whose loss is infinite"
+            );
+            let mut session = twin.sgd_session(&mut ws2).unwrap();
+            for k in 0..7 {
+                session.step(&x[k], &y[k], 0.2).unwrap();
+            }
+            drop(session);
+            assert_eq!(bits(&net), bits(&twin));
+            // Without the infinite target every sample is stepped.
+            let mut fresh = network::<f64>(&widths, &[Activation::Tanh], Loss::Squared, 11);
+            let mut ws3 = fresh.workspace();
+            y[6][1] = 0.5;
+            let pairs = x.iter().map(Vec::as_slice).zip(y.iter().map(Vec::as_slice));
+            let none = fresh
+                .sgd_session(&mut ws3)
+                .unwrap()
+                .steps(pairs, 0.2)
+                .unwrap();
+            assert_eq!(none, None);
+        }
+    }
+
+    #[test]
+    fn signed_zeros_and_infinities_take_the_same_bits_in_the_small_and_the_wide_step() {
+        // The small step against plain sgd_steps (the wide kernels), on inputs with -0.0 and on
+        // weights with -0.0; then an infinite input, after which both hold the same NaNs.
+        let mut small = network::<f64>(&[4, 6, 3], &[Activation::Relu], Loss::Squared, 5);
+        for (k, w) in small.params_mut().flatten().enumerate() {
+            if k % 3 == 0 {
+                *w = -0.0;
+            }
+        }
+        let mut plain = small.clone();
+        let xs = [
+            [-0.0, 0.5, -0.0, 1.0],
+            [0.0, -0.0, 0.25, -0.5],
+            [f64::INFINITY, 0.0, 1.0, -0.0],
+            [0.5, 0.5, 0.5, 0.5],
+        ];
+        let (mut ws, mut ws2) = (small.workspace(), plain.workspace());
+        let mut session = small.sgd_session(&mut ws).unwrap();
+        for x in &xs {
+            let a = session.step(x, &[0.0, -0.0, 1.0], 0.3).unwrap();
+            let b = plain.sgd_step(&mut ws2, x, &[0.0, -0.0, 1.0], 0.3).unwrap();
+            assert_eq!(a.to_bits(), b.to_bits());
         }
         drop(session);
-        assert_eq!(bits(&net), bits(&twin));
+        assert_eq!(bits(&small), bits(&plain));
     }
 
     #[test]
