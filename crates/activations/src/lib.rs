@@ -188,6 +188,30 @@ impl Activation {
         }
     }
 
+    /// One entry of [`scale_by_derivative`](Self::scale_by_derivative): `d σ'(s)` from `s` and
+    /// `v = σ(s)`, computed exactly as the slice version computes each entry (the step's zero
+    /// is a zero, not `d 0`; the identity leaves `d` as it is), for callers that fuse it into
+    /// a loop of their own.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_activations::Activation;
+    /// let (s, v, mut d) = ([0.3_f64], [0.6], [2.0]);
+    /// let one = Activation::Sigmoid.scale_one(d[0], s[0], v[0]);
+    /// Activation::Sigmoid.scale_by_derivative(&s, &v, &mut d);
+    /// assert_eq!(one.to_bits(), d[0].to_bits());
+    /// ```
+    #[inline(always)]
+    pub fn scale_one<T: Float>(self, d: T, s: T, v: T) -> T {
+        match self {
+            Activation::Step => T::zero(),
+            Activation::Sigmoid => d * (v * (T::one() - v)),
+            Activation::Tanh => d * (T::one() - v * v),
+            Activation::Relu => d * relu_derivative(s),
+            Activation::Identity => d,
+        }
+    }
+
     /// Multiplies `d` by `σ'(s)` in place, `d = d ⊙ σ'(s)`, with `v = σ(s)` from the forward pass:
     /// this turns the lecture's `dL/dv_{i+1}` into `dL/dv_{i+1} ⊙ σ'(s_{i+1})`.
     ///
@@ -391,6 +415,34 @@ mod tests {
         assert_eq!(Activation::Sigmoid.value(-1000.0_f64), 0.0);
         assert_eq!(Activation::Sigmoid.value(1000.0_f64), 1.0);
         assert!(Activation::Sigmoid.value(-100.0_f32).is_finite());
+    }
+
+    #[test]
+    fn scale_one_is_scale_by_derivative_entry_by_entry() {
+        let special = [
+            0.0,
+            -0.0,
+            1.5,
+            -2.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        for a in Activation::ALL {
+            for &s in POINTS.iter().chain(&special) {
+                for &d in &special {
+                    let v = a.value(s);
+                    let mut slice = [d];
+                    a.scale_by_derivative(&[s], &[v], &mut slice);
+                    let one = a.scale_one(d, s, v);
+                    assert!(
+                        one.to_bits() == slice[0].to_bits() || (one.is_nan() && slice[0].is_nan()),
+                        "{a} at s = {s}, d = {d}: {one} against {}",
+                        slice[0]
+                    );
+                }
+            }
+        }
     }
 
     #[test]

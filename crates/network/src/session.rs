@@ -3,7 +3,7 @@
 
 use backprop_linalg::{axpy_dot_inline, dot_inline, gemv_tr_sweep, ger, ger_gemv_tr, Real, Sweep};
 
-use crate::{Network, Result, Workspace};
+use crate::{Loss, Network, Result, Workspace};
 
 /// A run of per-sample SGD steps that defers the first layer's rank-1 update.
 ///
@@ -204,7 +204,12 @@ impl<T: Real> SgdSession<'_, T> {
         for (a, &b) in ws.v[0].iter_mut().zip(x) {
             *a = b;
         }
-        for (l, layer) in net.layers.iter().enumerate().skip(1) {
+        // The lecture's single output under the squared loss, the last of two or more layers,
+        // is worked out in scalars below; the layers between go through the loops.
+        let scalar_out = d >= 2 && net.outputs() == 1 && net.loss() == Loss::Squared;
+        let top = if scalar_out { d - 1 } else { d };
+        for l in 1..top {
+            let layer = &net.layers[l];
             let n = layer.inputs();
             let (below, above) = ws.v.split_at_mut(l + 1);
             let (v, s) = (&below[l], &mut ws.s[l + 1]);
@@ -214,18 +219,41 @@ impl<T: Real> SgdSession<'_, T> {
             }
             layer.activation.apply_to(s, &mut above[0]);
         }
-
-        let loss = net.loss().gradient_to(&ws.v[d], y, &mut ws.dv[d])?;
-        for i in (1..d).rev() {
+        let loss = if scalar_out {
+            // s_d = w · v_{d-1} + b, v_d = σ(s_d), L = (0 + e²) / 2 with e = v_d - y, delta =
+            // e σ'(s_d), as the slices' loss and derivative compute them; then the backward
+            // product and the update of the single column.
+            let layer = &mut net.layers[d - 1];
+            let act = layer.activation;
+            let (below, above) = ws.dv.split_at_mut(d);
+            let (v_below, v_top) = ws.v.split_at_mut(d);
+            let v_in = &v_below[d - 1];
+            let s = dot_inline(layer.w.as_slice(), v_in) + layer.b[0];
+            let o = act.value(s);
+            let e = o - y[0];
+            let delta = act.scale_one(e, s, o);
+            (ws.s[d][0], v_top[0][0], above[0][0]) = (s, o, delta);
+            layer.b[0] -= eta * delta;
+            let a = -eta * delta;
+            let column = layer.w.as_mut_slice().iter_mut();
+            for ((out, w), &v) in below[d - 1].iter_mut().zip(column).zip(v_in) {
+                *out = T::zero() + delta * *w;
+                *w += a * v;
+            }
+            (T::zero() + e * e) * T::from_f64(0.5)
+        } else {
+            net.loss().gradient_to(&ws.v[d], y, &mut ws.dv[d])?
+        };
+        for i in (1..top).rev() {
             // delta_{i+1} = dL/dv_{i+1} ⊙ σ'(s_{i+1}), and the bias b_i -= eta delta.
             let layer = &mut net.layers[i];
             let act = layer.activation;
             let (below, above) = ws.dv.split_at_mut(i + 1);
             let delta = &mut above[0];
             let (s, v) = (&ws.s[i + 1], &ws.v[i + 1]);
-            act.scale_by_derivative(s, v, delta);
-            for (b, &g) in layer.b.iter_mut().zip(delta.iter()) {
-                *b -= eta * g;
+            for (((g, b), &s), &v) in delta.iter_mut().zip(layer.b.iter_mut()).zip(s).zip(v) {
+                *g = act.scale_one(*g, s, v);
+                *b -= eta * *g;
             }
             // dL/dv_i = W_i delta with the old columns, then w_j += (-eta delta_j) v_i: column
             // 0 starts the sum from zero.
@@ -251,11 +279,10 @@ impl<T: Real> SgdSession<'_, T> {
         let first = &mut net.layers[0];
         let act = first.activation;
         let (s, v) = (&ws.s[1], &ws.v[1]);
-        let delta = &mut ws.dv[1];
-        act.scale_by_derivative(s, v, delta);
-        for (b, g) in first.b.iter_mut().zip(delta.iter_mut()) {
-            *b -= eta * *g;
-            *g *= -eta;
+        for (((g, b), &s), &v) in ws.dv[1].iter_mut().zip(first.b.iter_mut()).zip(s).zip(v) {
+            let delta = act.scale_one(*g, s, v);
+            *b -= eta * delta;
+            *g = delta * -eta;
         }
         ws.forwarded = false;
         self.pending = true;
@@ -348,6 +375,21 @@ mod tests {
             let loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Squared };
             same_as_sgd_steps::<f64>(&widths, &acts, loss, seed, steps)?;
             same_as_sgd_steps::<f32>(&widths, &acts, loss, seed, steps)?;
+        }
+    }
+
+    #[test]
+    fn a_session_equals_sgd_steps_with_the_lectures_single_output() {
+        // The scalar output of the small step, after one or two hidden layers, every
+        // activation, in both types; and one layer alone (no scalar path).
+        for act in Activation::ALL {
+            let acts = [act, Activation::Sigmoid, act];
+            for widths in [&[2, 8, 1][..], &[3, 4, 5, 1], &[4, 1]] {
+                for seed in 0..4 {
+                    same_as_sgd_steps::<f64>(widths, &acts, Loss::Squared, seed, 9).unwrap();
+                    same_as_sgd_steps::<f32>(widths, &acts, Loss::Squared, seed, 9).unwrap();
+                }
+            }
         }
     }
 
