@@ -91,6 +91,15 @@ impl Table {
             .read_to_end(&mut bytes)
             .with_context(|| format!("{source}: cannot read"))?;
         let lines = Lines::new(&bytes);
+        // The csv reader takes a quoted field that is never closed to the end of the file, as
+        // one field; that is a broken file, not a row.
+        if let Some((at, field)) = unclosed_quote(&bytes) {
+            bail!(
+                "{source}:{}:{field}: a quoted field is not closed (its quote opens here and the \
+                 file ends inside it)",
+                lines.line(at as u64)
+            );
+        }
         let mut csv = csv::ReaderBuilder::new()
             .has_headers(true)
             .flexible(true)
@@ -240,6 +249,39 @@ impl<'a> Lines<'a> {
             .count();
         1 + self.starts.partition_point(|&s| s <= offset + skip as u64) as u64
     }
+}
+
+/// The byte offset and the field number (from 1, within its line) of a quote that opens a field
+/// and is never closed, read as the csv reader reads (a `"` opens a quoted field only as the
+/// field's first byte; inside, `""` is a quote and `"` closes it).
+fn unclosed_quote(text: &[u8]) -> Option<(usize, usize)> {
+    let (mut field_start, mut field) = (true, 1);
+    let mut open = None;
+    let mut k = 0;
+    while k < text.len() {
+        let b = text[k];
+        if open.is_some() {
+            if b == b'"' {
+                if text.get(k + 1) == Some(&b'"') {
+                    k += 1;
+                } else {
+                    open = None;
+                }
+            }
+        } else if field_start && b == b'"' {
+            open = Some((k, field));
+            field_start = false;
+        } else {
+            field_start = matches!(b, b',' | b'\n' | b'\r');
+            match b {
+                b',' => field += 1,
+                b'\n' | b'\r' => field = 1,
+                _ => {}
+            }
+        }
+        k += 1;
+    }
+    open
 }
 
 fn csv_error(source: &str, lines: &Lines<'_>, e: &csv::Error) -> anyhow::Error {
@@ -656,6 +698,19 @@ mod tests {
             "t.csv: the file is empty: expected a header row of column names"
         );
         assert_eq!(err(",,\n1,2,3\n"), "t.csv:1:1: column 1 has no name");
+        let unclosed = "a quoted field is not closed (its quote opens here and the file ends \
+                        inside it)";
+        assert_eq!(
+            err("a,b\n1,2\n\"3,4\n5,6\n"),
+            format!("t.csv:3:1: {unclosed}")
+        );
+        assert_eq!(err("a,b\n1,\"2\n"), format!("t.csv:2:2: {unclosed}"));
+        assert_eq!(err("\"a,b\n1,2\n"), format!("t.csv:1:1: {unclosed}"));
+        // Closed quotes, doubled quotes inside them, and a quote inside an unquoted field are
+        // not errors of quoting.
+        let t = table("\"a\",\"b \"\"x\"\"\"\n\"1\",2\"\n").unwrap();
+        assert_eq!(t.header, ["a", "b \"x\""]);
+        assert_eq!(t.rows[0].fields, ["1", "2\""]);
         assert_eq!(err("a,,c\n1,2,3\n"), "t.csv:1:2: column 2 has no name");
         let t = table("a,b,c\n1,2,3\n4,x,6\n").unwrap();
         let e = Labeled::from_table(&t, &Selection::default()).unwrap_err();
