@@ -47,6 +47,38 @@ macro_rules! multiversion {
     )*};
 }
 
+/// Runs `f`, compiled for AVX2 where the CPU has it: the closure's body, with everything it
+/// inlines, is compiled into a `#[target_feature(enable = "avx2")]` function (256-bit registers;
+/// no fused multiply-add, so the same bits as the baseline build). For a caller's whole loop of
+/// short-vector work (a small network's SGD steps), whose kernels are too short to pay for a
+/// call each into an AVX2 build. Where the CPU lacks AVX2, or the compiler keeps the closure
+/// apart, `f` runs as it is.
+///
+/// ```
+/// use backprop_linalg::with_avx2;
+/// let v = [1.0_f64, 2.0, 3.0];
+/// assert_eq!(with_avx2(|| v.iter().map(|x| x * x).sum::<f64>()), 14.0);
+/// ```
+#[inline(always)]
+pub fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// `f` with AVX2 enabled.
+        ///
+        /// # Safety
+        /// The CPU must support AVX2.
+        #[target_feature(enable = "avx2")]
+        unsafe fn avx2<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if ::std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (just detected).
+            return unsafe { avx2(f) };
+        }
+    }
+    f()
+}
+
 multiversion! {
     fn dot(a: &[T], b: &[T]) -> T => crate::x86::dot, a.len();
     fn axpy(y: &mut [T], a: T, x: &[T]) => crate::x86::axpy, y.len();

@@ -1,7 +1,9 @@
 //! [`SgdSession`]: the lecture's per-sample SGD over many samples, with the first layer's update
 //! deferred and fused into the next forward product.
 
-use backprop_linalg::{axpy_dot_inline, dot_inline, gemv_tr_sweep, ger, ger_gemv_tr, Real, Sweep};
+use backprop_linalg::{
+    axpy_dot_inline, dot_inline, gemv_tr_sweep, ger, ger_gemv_tr, with_avx2, Real, Sweep,
+};
 
 use crate::{Loss, Network, Result, Workspace};
 
@@ -158,19 +160,27 @@ impl<T: Real> SgdSession<'_, T> {
     {
         // One loop for each kind of step, so that each is compiled with only its own step.
         if self.small {
-            for (k, (x, y)) in samples.into_iter().enumerate() {
-                if !self.step_small(x, y, eta)?.is_finite() {
-                    return Ok(Some(k));
-                }
-            }
+            // The whole loop compiled for AVX2 where the CPU has it (measured: 2-8-1 `f64` 14 %
+            // faster, `f32` the same), with the same bits.
+            with_avx2(
+                #[inline(always)]
+                || {
+                    for (k, (x, y)) in samples.into_iter().enumerate() {
+                        if !self.step_small(x, y, eta)?.is_finite() {
+                            return Ok(Some(k));
+                        }
+                    }
+                    Ok(None)
+                },
+            )
         } else {
             for (k, (x, y)) in samples.into_iter().enumerate() {
                 if !self.step_wide(x, y, eta)?.is_finite() {
                     return Ok(Some(k));
                 }
             }
+            Ok(None)
         }
-        Ok(None)
     }
 
     /// The step of a small network (every layer at most [`SMALL_WIDTH`] wide), column by column
@@ -375,6 +385,55 @@ mod tests {
             let loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Squared };
             same_as_sgd_steps::<f64>(&widths, &acts, loss, seed, steps)?;
             same_as_sgd_steps::<f32>(&widths, &acts, loss, seed, steps)?;
+        }
+    }
+
+    /// `steps` (on a small network, the loop compiled for AVX2 where the CPU has it) against
+    /// plain `sgd_step`s, bit for bit.
+    fn steps_same_as_sgd_steps<T: backprop_linalg::Real>(
+        widths: &[usize],
+        acts: &[Activation],
+        loss: Loss,
+        seed: u64,
+        m: usize,
+    ) -> Result<(), TestCaseError> {
+        let mut net = network::<T>(widths, acts, loss, seed);
+        let mut plain = net.clone();
+        let data = samples(widths[0], widths[widths.len() - 1], m, seed);
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let data: Vec<(Vec<T>, Vec<T>)> = data.iter().map(|(x, y)| (cast(x), cast(y))).collect();
+        let eta = T::from_f64(0.07);
+        let (mut ws, mut ws_plain) = (net.workspace(), plain.workspace());
+        let pairs = data.iter().map(|(x, y)| (x.as_slice(), y.as_slice()));
+        let stopped = net.sgd_session(&mut ws).unwrap().steps(pairs, eta).unwrap();
+        let mut diverged = None;
+        for (k, (x, y)) in data.iter().enumerate() {
+            if !plain
+                .sgd_step(&mut ws_plain, x, y, eta)
+                .unwrap()
+                .is_finite()
+            {
+                diverged = Some(k);
+                break;
+            }
+        }
+        prop_assert_eq!(stopped, diverged);
+        prop_assert_eq!(bits(&net), bits(&plain));
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn steps_equal_sgd_steps_bit_for_bit(
+            widths in proptest::collection::vec(1usize..=18, 2..=4),
+            act in 0usize..4,
+            cross_entropy in any::<bool>(),
+            seed in any::<u64>(),
+        ) {
+            let acts = [Activation::DIFFERENTIABLE[act], Activation::Sigmoid];
+            let loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Squared };
+            steps_same_as_sgd_steps::<f64>(&widths, &acts, loss, seed, 13)?;
+            steps_same_as_sgd_steps::<f32>(&widths, &acts, loss, seed, 13)?;
         }
     }
 
