@@ -70,12 +70,17 @@ pub(crate) fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     with_lanes!(T, dot_n(a, b))
 }
 
+/// `a · b` for vectors shorter than the lane count: with no full chunk the lanes stay zero, their
+/// sum is +0, and the entries add to it in order, so this is [`dot_n`]'s sum without its lanes.
+#[inline(always)]
+pub(crate) fn dot_short<T: Real>(a: &[T], b: &[T]) -> T {
+    a.iter().zip(b).fold(T::zero(), |sum, (&x, &y)| sum + x * y)
+}
+
 #[inline(always)]
 fn dot_n<T: Real, const N: usize>(a: &[T], b: &[T]) -> T {
     if a.len() < N {
-        // No full chunk: the lanes are zero, their sum is +0, and the entries add to it in
-        // order (the same bits as the general path below, without its lanes).
-        return a.iter().zip(b).fold(T::zero(), |sum, (&x, &y)| sum + x * y);
+        return dot_short(a, b);
     }
     let mut acc = [T::zero(); N];
     let (a_chunks, b_chunks) = (a.chunks_exact(N), b.chunks_exact(N));

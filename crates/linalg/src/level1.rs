@@ -39,8 +39,7 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 pub fn dot_inline<T: Real>(a: &[T], b: &[T]) -> T {
     assert_eq!(a.len(), b.len(), "dot: lengths differ");
     if a.len() < crate::kernels::lanes::<T>() {
-        // No full chunk of lanes: dot's lanes stay zero and the entries add to +0 in order.
-        a.iter().zip(b).fold(T::zero(), |sum, (&x, &y)| sum + x * y)
+        crate::kernels::dot_short(a, b)
     } else {
         dot_call(a, b)
     }

@@ -211,9 +211,7 @@ impl<T: Real> SgdSession<'_, T> {
             }
         }
         first.activation.apply_to(&ws.s[1], &mut ws.v[1]);
-        for (a, &b) in ws.v[0].iter_mut().zip(x) {
-            *a = b;
-        }
+        ws.v[0].copy_from_slice(x);
         // The lecture's single output under the squared loss, the last of two or more layers,
         // is worked out in scalars below; the layers between go through the loops.
         let scalar_out = d >= 2 && net.outputs() == 1 && net.loss() == Loss::Squared;
@@ -244,12 +242,14 @@ impl<T: Real> SgdSession<'_, T> {
             let delta = act.scale_one(e, s, o);
             (ws.s[d][0], v_top[0][0], above[0][0]) = (s, o, delta);
             layer.b[0] -= eta * delta;
-            let a = -eta * delta;
-            let column = layer.w.as_mut_slice().iter_mut();
-            for ((out, w), &v) in below[d - 1].iter_mut().zip(column).zip(v_in) {
-                *out = T::zero() + delta * *w;
-                *w += a * v;
-            }
+            backward_column(
+                &mut below[d - 1],
+                layer.w.as_mut_slice(),
+                delta,
+                eta,
+                v_in,
+                true,
+            );
             (T::zero() + e * e) * T::from_f64(0.5)
         } else {
             net.loss().gradient_to(&ws.v[d], y, &mut ws.dv[d])?
@@ -265,24 +265,12 @@ impl<T: Real> SgdSession<'_, T> {
                 *g = act.scale_one(*g, s, v);
                 *b -= eta * *g;
             }
-            // dL/dv_i = W_i delta with the old columns, then w_j += (-eta delta_j) v_i: column
-            // 0 starts the sum from zero.
+            // dL/dv_i = W_i delta with the old columns, then w_j += (-eta delta_j) v_i.
             let (out, v) = (&mut below[i], &ws.v[i]);
             let n = v.len();
-            let mut columns = layer.w.as_mut_slice().chunks_exact_mut(n).zip(delta.iter());
-            if let Some((w_0, &d_0)) = columns.next() {
-                let a = -eta * d_0;
-                for ((o, w), &v) in out.iter_mut().zip(w_0.iter_mut()).zip(v) {
-                    *o = T::zero() + d_0 * *w;
-                    *w += a * v;
-                }
-            }
-            for (w_j, &d_j) in columns {
-                let a = -eta * d_j;
-                for ((o, w), &v) in out.iter_mut().zip(w_j.iter_mut()).zip(v) {
-                    *o += d_j * *w;
-                    *w += a * v;
-                }
+            let columns = layer.w.as_mut_slice().chunks_exact_mut(n).zip(delta.iter());
+            for (j, (w_j, &d_j)) in columns.enumerate() {
+                backward_column(out, w_j, d_j, eta, v, j == 0);
             }
         }
         // The first layer: delta_1, its bias, and -eta delta_1 for the deferred update.
@@ -322,6 +310,27 @@ impl<T: Real> SgdSession<'_, T> {
 impl<T: Real> Drop for SgdSession<'_, T> {
     fn drop(&mut self) {
         self.flush();
+    }
+}
+
+/// Column `j` of the fused backward product and update, as
+/// [`gemv_ger`](backprop_linalg::gemv_ger) computes it: `out += d_j w_j` with the old column
+/// (`out = 0 + d_j w_j` for the first column, the sum starting from zero), then
+/// `w_j += (-eta d_j) v`.
+#[inline(always)]
+fn backward_column<T: Real>(out: &mut [T], w_j: &mut [T], d_j: T, eta: T, v: &[T], first: bool) {
+    let a = -eta * d_j;
+    let entries = out.iter_mut().zip(w_j.iter_mut()).zip(v);
+    if first {
+        for ((o, w), &v) in entries {
+            *o = T::zero() + d_j * *w;
+            *w += a * v;
+        }
+    } else {
+        for ((o, w), &v) in entries {
+            *o += d_j * *w;
+            *w += a * v;
+        }
     }
 }
 
