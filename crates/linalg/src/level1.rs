@@ -4,10 +4,12 @@ use crate::{simd, Real};
 
 /// The dot product `a · b`, summed in interleaved lanes so that it vectorizes.
 ///
-/// The summation order is fixed: lane `r` of `N` (`N = 8` for `f64`, `16` for `f32`) sums the
-/// entries `r, r + N, r + 2N, ...`; for `f32` lane `r + 8` is then added to lane `r`; eight lanes
-/// add as `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, then the tail entries follow in
-/// order. The result is the same on every run, with or without AVX2, on every machine.
+/// The summation order is fixed: lane `r` of `N` sums the entries `r, r + N, r + 2N, ...`; with
+/// `N = 16` lane `r + 8` is then added to lane `r`; eight lanes add as
+/// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, then the tail entries follow in order.
+/// `N` is 8 for `f64`, and for `f32` 16 (two 256-bit registers) or, for fewer than 16 entries, 8,
+/// so that a short vector's entries still add in a tree rather than in one chain. The result is
+/// the same on every run, with or without AVX2, on every machine.
 ///
 /// # Example
 /// ```
@@ -24,8 +26,8 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 }
 
 /// [`dot`] for a short vector in a caller's inner loop (a column of a small network's layer):
-/// fewer entries than [`dot`] has lanes (8 for `f64`, 16 for `f32`) are summed inline, in
-/// order, as [`dot`] sums them; longer vectors go to [`dot`] by a call. The same bits either way.
+/// fewer entries than [`dot`] has lanes (8) are summed inline, in order, as [`dot`] sums them;
+/// longer vectors go to [`dot`] by a call. The same bits either way.
 ///
 /// ```
 /// use backprop_linalg::{dot, dot_inline};
@@ -38,7 +40,7 @@ pub fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 #[inline(always)]
 pub fn dot_inline<T: Real>(a: &[T], b: &[T]) -> T {
     assert_eq!(a.len(), b.len(), "dot: lengths differ");
-    if a.len() < crate::kernels::lanes::<T>() {
+    if a.len() < crate::kernels::lanes::<T>(a.len()) {
         crate::kernels::dot_short(a, b)
     } else {
         dot_call(a, b)
@@ -67,7 +69,7 @@ pub fn axpy_dot_inline<T: Real>(w: &mut [T], g: T, x_prev: &[T], x: &[T]) -> T {
         w.len() == x_prev.len() && w.len() == x.len(),
         "axpy_dot: lengths differ"
     );
-    if w.len() < crate::kernels::lanes::<T>() {
+    if w.len() < crate::kernels::lanes::<T>(w.len()) {
         let mut sum = T::zero();
         for ((w, &p), &x) in w.iter_mut().zip(x_prev).zip(x) {
             *w += g * p;

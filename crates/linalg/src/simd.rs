@@ -17,6 +17,11 @@ use crate::Real;
 #[cfg(target_arch = "x86_64")]
 const SMALL: usize = 16;
 
+// The AVX2 bodies sum `f32` dot products in 16 lanes (two registers), which is the lane count
+// only from `kernels::SHORT` entries on: shorter vectors must stay on the portable bodies.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(SMALL >= crate::kernels::SHORT);
+
 /// Declares `pub(crate) fn $name<T: Real>(..)` that calls `kernels::$name` through its AVX2
 /// build where the CPU supports AVX2 and the vectors have at least [`SMALL`] rows, and through
 /// its baseline build, inline, elsewhere.
