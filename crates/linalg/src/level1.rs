@@ -180,7 +180,54 @@ mod tests {
         Ok(())
     }
 
+    /// The order that [`dot`]'s documentation states, written plainly: `n` lanes over the whole
+    /// chunks (`n` = 8, or 16 for `f32` vectors of 16 entries or more), lane `r + 8` folded into
+    /// lane `r`, the eight lanes in the stated tree, then the tail in order.
+    fn documented_dot<T: Real>(a: &[T], b: &[T]) -> T {
+        let n = if std::mem::size_of::<T>() == 4 && a.len() >= 16 {
+            16
+        } else {
+            8
+        };
+        let main = a.len() / n * n;
+        let mut l = vec![T::zero(); n];
+        for i in 0..main {
+            l[i % n] += a[i] * b[i];
+        }
+        for r in 8..n {
+            let folded = l[r];
+            l[r - 8] += folded;
+        }
+        let mut sum = ((l[0] + l[4]) + (l[1] + l[5])) + ((l[2] + l[6]) + (l[3] + l[7]));
+        for i in main..a.len() {
+            sum += a[i] * b[i];
+        }
+        sum
+    }
+
+    fn check_order<T: Real>(raw: &[(f64, f64)]) -> Result<(), TestCaseError> {
+        let a: Vec<T> = raw.iter().map(|e| T::from_f64(e.0)).collect();
+        let b: Vec<T> = raw.iter().map(|e| T::from_f64(e.1)).collect();
+        prop_assert_eq!(
+            dot(&a, &b).as_f64().to_bits(),
+            documented_dot(&a, &b).as_f64().to_bits(),
+            "{} entries",
+            a.len()
+        );
+        Ok(())
+    }
+
     proptest! {
+        /// `dot` (dispatched: AVX2 where the CPU has it) sums in the documented order, in both
+        /// types, below, at and above the lane counts and the tails.
+        #[test]
+        fn dot_sums_in_the_documented_order(
+            raw in proptest::collection::vec((-2.0..2.0f64, -2.0..2.0f64), 0..70),
+        ) {
+            check_order::<f64>(&raw)?;
+            check_order::<f32>(&raw)?;
+        }
+
         /// Below, at and above the lane counts (8 and 16): the inline sums are `dot`'s, bit for bit.
         #[test]
         fn the_inline_kernels_sum_as_dot_does(
