@@ -10,8 +10,8 @@
 use std::hint::black_box;
 
 use backprop::linalg::{
-    axpy, dot, gemm_nt_to, gemm_to, gemm_tr_to, gemv_ger, gemv_tr, ger, ger_gemv_tr, GemmScratch,
-    Matrix, Real, Sweep,
+    axpy, dot, gemm_nt_to, gemm_to, gemm_tr_to, gemv_ger, gemv_tr, gemv_tr_sweep, ger, ger_gemv_tr,
+    GemmScratch, Matrix, Real, Sweep,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{RngExt, SeedableRng};
@@ -59,6 +59,17 @@ fn per_sample<T: Real>(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("ger", &id), |b| {
             b.iter(|| ger(&mut w, T::from_f64(-1e-9), black_box(&x), &d))
         });
+        // A hidden layer's share of one per-sample step, as the network runs it: the forward
+        // product sweeping the columns backward, then the fused backward product and update
+        // going forward (from the columns the sweep left in cache).
+        group.throughput(Throughput::Bytes(3 * bytes));
+        group.bench_function(BenchmarkId::new("hidden_step", &id), |b| {
+            b.iter(|| {
+                gemv_tr_sweep(&mut s, black_box(&w), black_box(&v), Sweep::Backward);
+                gemv_ger(&mut out, &mut w, black_box(&d), T::from_f64(-1e-9), &x)
+            })
+        });
+        group.throughput(Throughput::Bytes(2 * bytes));
         let mut sweep = Sweep::Forward;
         group.bench_function(BenchmarkId::new("ger_gemv_tr", &id), |b| {
             b.iter(|| {
