@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use backprop_network::{
-    Activation, BatchWorkspace, BlockWorkspace, Gradients, Loss, Network, Real, Workspace,
+    Activation, BatchWorkspace, BlockWorkspace, Loss, Network, Real, Workspace,
 };
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -135,7 +135,6 @@ pub struct Work<T: Real> {
     ws: Workspace<T>,
     bws: BatchWorkspace<T>,
     block: Option<BlockWorkspace<T>>,
-    grads: Gradients<T>,
 }
 
 impl<T: Real> Work<T> {
@@ -163,7 +162,6 @@ impl<T: Real> Work<T> {
             },
             ws: net.workspace(),
             bws: net.batch_workspace(batch)?,
-            grads: net.gradients(),
             net,
             x,
             y,
@@ -222,9 +220,7 @@ impl<T: Real> Work<T> {
                     .load(j, row(&self.x, s, n_in), row(&self.y, s, n_out))?;
             }
             self.net.forward_batch(&mut self.bws, self.batch)?;
-            self.net
-                .backward_batch(&mut self.bws, self.batch, &mut self.grads)?;
-            self.net.update(-self.eta, &self.grads)?;
+            self.net.sgd_batch(&mut self.bws, self.batch, self.eta)?;
         }
         Ok(steps * self.batch)
     }

@@ -2,7 +2,7 @@
 
 use backprop_linalg::{gemm_nt_to, gemm_to, gemm_tr_to, GemmScratch, Matrix, MatrixView, Real};
 
-use crate::{Error, Gradients, Network, Result};
+use crate::{Error, Gradients, Layer, Network, Result};
 
 /// The buffers of the mini-batch passes: `S_l`, `V_l`, `dL/dV_l` (`n_l x capacity`, one sample a
 /// column), the targets `Y` (`n_d x capacity`), and the packing buffers of the GEMM, grown for
@@ -18,6 +18,8 @@ pub struct BatchWorkspace<T: Real = f64> {
     v: Vec<Matrix<T>>,
     dv: Vec<Matrix<T>>,
     y: Matrix<T>,
+    /// A layer's mean `Δ` column (its bias gradient) in [`Network::sgd_batch`].
+    mean: Vec<T>,
     gemm: GemmScratch<T>,
     forwarded: usize,
 }
@@ -54,6 +56,7 @@ impl<T: Real> BatchWorkspace<T> {
             v: buffers(),
             dv: buffers(),
             y: Matrix::zeros(widths.last().copied().unwrap_or(0), capacity),
+            mean: vec![T::zero(); widths.iter().copied().max().unwrap_or(0)],
             gemm,
             forwarded: 0,
         })
@@ -191,40 +194,13 @@ impl<T: Real> Network<T> {
     ) -> Result<T> {
         self.check_batch(ws, b)?;
         self.check_workspace(&grads.widths, "gradients")?;
-        if ws.forwarded != b {
-            return Err(Error::NoForwardPass);
-        }
-        let d = self.depth();
-        let n_d = self.outputs();
-        let mut loss = T::zero();
-        for j in 0..b {
-            let range = j * n_d..(j + 1) * n_d;
-            loss += self.loss().gradient_to(
-                &ws.v[d].as_slice()[range.clone()],
-                &ws.y.as_slice()[range.clone()],
-                &mut ws.dv[d].as_mut_slice()[range],
-            )?;
-        }
+        let loss = self.batch_loss_gradient(ws, b)?;
         let inv_b = T::one() / T::from_f64(b as f64);
-        for i in (0..d).rev() {
+        for i in (0..self.depth()).rev() {
             let layer = &self.layers()[i];
-            let n = layer.outputs();
+            batch_delta(layer, ws, i, b, &mut grads.b[i]);
             let (below, above) = ws.dv.split_at_mut(i + 1);
-            let delta = &mut above[0];
-            layer.activation().scale_by_derivative(
-                &ws.s[i + 1].as_slice()[..n * b],
-                &ws.v[i + 1].as_slice()[..n * b],
-                &mut delta.as_mut_slice()[..n * b],
-            );
-            let gb = &mut grads.b[i];
-            gb.fill(T::zero());
-            for delta_j in delta.as_slice()[..n * b].chunks_exact(n) {
-                for (g, &x) in gb.iter_mut().zip(delta_j) {
-                    *g += x;
-                }
-            }
-            gb.iter_mut().for_each(|g| *g *= inv_b);
-            let delta = delta.columns(0, b);
+            let delta = above[0].columns(0, b);
             gemm_nt_to(
                 &mut grads.w[i].as_view_mut(),
                 inv_b,
@@ -242,7 +218,106 @@ impl<T: Real> Network<T> {
                 );
             }
         }
-        Ok(loss * inv_b)
+        Ok(loss)
+    }
+
+    /// One step of mini-batch SGD over the batch of the last
+    /// [`forward_batch`](Self::forward_batch): `W_i <- W_i - eta dL/dW_i` and
+    /// `b_i <- b_i - eta dL/db_i` with the mean gradient, applied by the backward pass as it goes,
+    /// without a [`Gradients`] buffer. Returns the mean loss (before the step).
+    ///
+    /// Per layer, from the top: `Δ_{i+1}` and the bias as in
+    /// [`backward_batch`](Self::backward_batch); `dL/dV_i = W_i Δ_{i+1}` with the old weights;
+    /// then `W_i += (-eta / b) V_i Δ_{i+1}^T`, one GEMM that reads and writes `W_i` in place. The
+    /// weights are written once a step instead of a gradient written and then read again by an
+    /// update. The result is that of `backward_batch` then [`update`](Self::update)`(-eta, ..)`,
+    /// the same loss and biases to the bit; the weights differ in the last bits (the GEMM scales
+    /// its sums by `-eta / b` once, instead of by `1 / b` and then by `-eta`).
+    ///
+    /// ```
+    /// use backprop_network::{Activation, Network};
+    /// let mut net = Network::builder(2)
+    ///     .layer(3, Activation::Tanh)
+    ///     .layer(1, Activation::Sigmoid)
+    ///     .build::<f64>()?;
+    /// for (k, w) in net.params_mut().flatten().enumerate() {
+    ///     *w = 0.1 * k as f64 - 0.3;
+    /// }
+    /// let mut twin = net.clone();
+    /// let mut ws = net.batch_workspace(2)?;
+    /// ws.load(0, &[1.0, 0.0], &[1.0])?;
+    /// ws.load(1, &[0.0, 1.0], &[0.0])?;
+    /// net.forward_batch(&mut ws, 2)?;
+    /// let loss = net.sgd_batch(&mut ws, 2, 0.5)?;
+    ///
+    /// let mut grads = twin.gradients();
+    /// twin.forward_batch(&mut ws, 2)?;
+    /// assert_eq!(twin.backward_batch(&mut ws, 2, &mut grads)?, loss);
+    /// twin.update(-0.5, &grads)?;
+    /// for (a, b) in net.params().flatten().zip(twin.params().flatten()) {
+    ///     assert!((a - b).abs() <= 1e-15 * b.abs());
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`backward_batch`](Self::backward_batch); nothing is changed then.
+    pub fn sgd_batch(&mut self, ws: &mut BatchWorkspace<T>, b: usize, eta: T) -> Result<T> {
+        let loss = self.batch_loss_gradient(ws, b)?;
+        let inv_b = T::one() / T::from_f64(b as f64);
+        for i in (0..self.depth()).rev() {
+            let layer = &mut self.layers[i];
+            let mut mean = std::mem::take(&mut ws.mean);
+            let mean_i = &mut mean[..layer.outputs()];
+            batch_delta(layer, ws, i, b, mean_i);
+            // b_i + (-eta) g, as `update` adds it.
+            for (bias, &g) in layer.b.iter_mut().zip(mean_i.iter()) {
+                *bias += -eta * g;
+            }
+            ws.mean = mean;
+            let (below, above) = ws.dv.split_at_mut(i + 1);
+            let delta = above[0].columns(0, b);
+            if i > 0 {
+                gemm_to(
+                    &mut below[i].columns_mut(0, b),
+                    &layer.w,
+                    &delta,
+                    &mut ws.gemm,
+                );
+            }
+            gemm_nt_to(
+                &mut layer.w.as_view_mut(),
+                -eta * inv_b,
+                &ws.v[i].columns(0, b),
+                &delta,
+                T::one(),
+                &mut ws.gemm,
+            );
+        }
+        // The weights changed: the stored pass no longer belongs to them.
+        ws.forwarded = 0;
+        Ok(loss)
+    }
+
+    /// Checks the workspace and its forward pass over `b` samples, writes `dL/dV_d` of every
+    /// sample and returns the mean loss.
+    fn batch_loss_gradient(&self, ws: &mut BatchWorkspace<T>, b: usize) -> Result<T> {
+        self.check_batch(ws, b)?;
+        if ws.forwarded != b {
+            return Err(Error::NoForwardPass);
+        }
+        let d = self.depth();
+        let n_d = self.outputs();
+        let mut loss = T::zero();
+        for j in 0..b {
+            let range = j * n_d..(j + 1) * n_d;
+            loss += self.loss().gradient_to(
+                &ws.v[d].as_slice()[range.clone()],
+                &ws.y.as_slice()[range.clone()],
+                &mut ws.dv[d].as_mut_slice()[range],
+            )?;
+        }
+        Ok(loss * (T::one() / T::from_f64(b as f64)))
     }
 
     /// The mean loss and mean gradient of the samples that are the columns of `x` (`n_0 x b`) and
@@ -270,5 +345,177 @@ impl<T: Real> Network<T> {
         }
         self.forward_batch(ws, b)?;
         self.backward_batch(ws, b, grads)
+    }
+}
+
+/// `Δ_{i+1} = dL/dV_{i+1} ⊙ σ'(S_{i+1})` over the first `b` columns, in place of `dL/dV_{i+1}`,
+/// and the mean of its columns (the bias gradient `dL/db_i`) into `mean`.
+fn batch_delta<T: Real>(
+    layer: &Layer<T>,
+    ws: &mut BatchWorkspace<T>,
+    i: usize,
+    b: usize,
+    mean: &mut [T],
+) {
+    let n = layer.outputs();
+    let delta = &mut ws.dv[i + 1].as_mut_slice()[..n * b];
+    layer.activation().scale_by_derivative(
+        &ws.s[i + 1].as_slice()[..n * b],
+        &ws.v[i + 1].as_slice()[..n * b],
+        delta,
+    );
+    mean.fill(T::zero());
+    for delta_j in delta.chunks_exact(n) {
+        for (g, &x) in mean.iter_mut().zip(delta_j) {
+            *g += x;
+        }
+    }
+    let inv_b = T::one() / T::from_f64(b as f64);
+    mean.iter_mut().for_each(|g| *g *= inv_b);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testing::{network, samples};
+    use crate::{Activation, Error, Loss, Network, Real};
+    use proptest::prelude::*;
+
+    /// `sgd_batch` on `net` and `backward_batch` then `update` on a copy, over the same batches
+    /// (the last one shorter); both networks and both loss sums.
+    fn both<T: Real>(
+        mut net: Network<T>,
+        data: &[(Vec<T>, Vec<T>)],
+        capacity: usize,
+        eta: T,
+    ) -> (Network<T>, Network<T>, T, T) {
+        let mut plain = net.clone();
+        let mut ws = net.batch_workspace(capacity).unwrap();
+        let mut grads = plain.gradients();
+        let (mut fused_loss, mut plain_loss) = (T::zero(), T::zero());
+        for chunk in data.chunks(capacity) {
+            for (j, (x, y)) in chunk.iter().enumerate() {
+                ws.load(j, x, y).unwrap();
+            }
+            let b = chunk.len();
+            plain.forward_batch(&mut ws, b).unwrap();
+            plain_loss += plain.backward_batch(&mut ws, b, &mut grads).unwrap();
+            plain.update(-eta, &grads).unwrap();
+            net.forward_batch(&mut ws, b).unwrap();
+            fused_loss += net.sgd_batch(&mut ws, b, eta).unwrap();
+        }
+        (net, plain, fused_loss, plain_loss)
+    }
+
+    fn close_to_backward_then_update<T: Real>(
+        widths: &[usize],
+        acts: &[Activation],
+        loss: Loss,
+        seed: u64,
+        m: usize,
+        capacity: usize,
+        tolerance: f64,
+    ) -> Result<(), TestCaseError> {
+        let net = network::<T>(widths, acts, loss, seed);
+        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+        let data: Vec<_> = samples(widths[0], widths[widths.len() - 1], m, seed)
+            .iter()
+            .map(|(x, y)| (cast(x), cast(y)))
+            .collect();
+        let (fused, plain, a, b) = both(net, &data, capacity, T::from_f64(0.3));
+        let near = |a: f64, b: f64| (a - b).abs() <= tolerance * (1.0 + a.abs().max(b.abs()));
+        prop_assert!(near(a.as_f64(), b.as_f64()), "losses {} and {}", a, b);
+        for (k, (p, q)) in fused
+            .params()
+            .flatten()
+            .zip(plain.params().flatten())
+            .enumerate()
+        {
+            prop_assert!(
+                near(p.as_f64(), q.as_f64()),
+                "parameter {}: {} and {}",
+                k,
+                p,
+                q
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        /// The fused step is `backward_batch` then `update`, up to the rounding of the weights'
+        /// scaling, over several batches (so the first one's differences carry on).
+        #[test]
+        fn sgd_batch_equals_backward_then_update_up_to_rounding(
+            widths in proptest::collection::vec(1usize..=19, 2..=5),
+            act in 0usize..4,
+            cross_entropy in any::<bool>(),
+            seed in any::<u64>(),
+            m in 1usize..40,
+            capacity in 1usize..=12,
+        ) {
+            let acts = [Activation::DIFFERENTIABLE[act], Activation::Sigmoid];
+            let loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Squared };
+            close_to_backward_then_update::<f64>(&widths, &acts, loss, seed, m, capacity, 1e-12)?;
+            close_to_backward_then_update::<f32>(&widths, &acts, loss, seed, m, capacity, 1e-4)?;
+        }
+    }
+
+    /// One batch: the same loss and the same biases to the bit (the biases are updated as
+    /// `update` does it), and weights that moved.
+    #[test]
+    fn one_batch_gives_the_same_loss_and_biases_to_the_bit() {
+        let widths = [5, 7, 3];
+        let net = network::<f64>(&widths, &[Activation::Tanh], Loss::Squared, 7);
+        let data = samples(5, 3, 6, 7);
+        let (fused, plain, a, b) = both(net.clone(), &data, 6, 0.3);
+        assert_eq!(a.to_bits(), b.to_bits());
+        for (f, p) in fused.layers().iter().zip(plain.layers()) {
+            let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(f.bias()), bits(p.bias()));
+        }
+        assert_ne!(fused.layers()[0].weights(), net.layers()[0].weights());
+    }
+
+    #[test]
+    fn sgd_batch_refuses_bad_batches_and_changes_nothing() {
+        let mut net = network::<f64>(&[3, 4, 2], &[Activation::Sigmoid], Loss::Squared, 1);
+        let before = net.clone();
+        let mut ws = net.batch_workspace(4).unwrap();
+        for (j, (x, y)) in samples(3, 2, 4, 1).iter().enumerate() {
+            ws.load(j, x, y).unwrap();
+        }
+        // No forward pass yet, then one over 3 samples asked for 4.
+        assert!(matches!(
+            net.sgd_batch(&mut ws, 4, 0.1),
+            Err(Error::NoForwardPass)
+        ));
+        net.forward_batch(&mut ws, 3).unwrap();
+        assert!(matches!(
+            net.sgd_batch(&mut ws, 4, 0.1),
+            Err(Error::NoForwardPass)
+        ));
+        assert!(matches!(
+            net.sgd_batch(&mut ws, 0, 0.1),
+            Err(Error::BatchSize { .. })
+        ));
+        assert!(matches!(
+            net.sgd_batch(&mut ws, 5, 0.1),
+            Err(Error::BatchSize { .. })
+        ));
+        let mut wrong = network::<f64>(&[3, 5, 2], &[Activation::Sigmoid], Loss::Squared, 1)
+            .batch_workspace(4)
+            .unwrap();
+        assert!(matches!(
+            net.sgd_batch(&mut wrong, 2, 0.1),
+            Err(Error::BufferMismatch { .. })
+        ));
+        assert_eq!(net, before);
+        // A step consumes the forward pass: the next needs a new one.
+        net.sgd_batch(&mut ws, 3, 0.1).unwrap();
+        assert_ne!(net, before);
+        assert!(matches!(
+            net.sgd_batch(&mut ws, 3, 0.1),
+            Err(Error::NoForwardPass)
+        ));
     }
 }

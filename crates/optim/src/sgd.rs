@@ -204,10 +204,14 @@ impl SgdConfig {
     /// True for the lecture's plain step: one sample, no momentum, decay or clipping. Such runs
     /// take the fused steps of [`Network::sgd_session`].
     fn is_plain(&self) -> bool {
-        self.batch_size == 1
-            && self.momentum.is_none()
-            && self.weight_decay == 0.0
-            && self.clip_norm.is_none()
+        self.batch_size == 1 && self.is_plain_update()
+    }
+
+    /// True when a step is `W <- W - eta g` with the gradient as it is: no momentum, decay or
+    /// clipping. Mini-batches then take [`Network::sgd_batch`], which applies the update in its
+    /// backward pass.
+    fn is_plain_update(&self) -> bool {
+        self.momentum.is_none() && self.weight_decay == 0.0 && self.clip_norm.is_none()
     }
 }
 
@@ -485,6 +489,18 @@ pub fn train<T: Real>(
             if session.steps(samples, eta)?.is_some() {
                 history.diverged = true;
                 break 'epochs;
+            }
+        } else if let Some(bws) = stepper.batch.as_mut().filter(|_| cfg.is_plain_update()) {
+            // Plain mini-batch SGD: the backward pass applies the mean gradient as it goes.
+            for chunk in order.chunks(batch) {
+                for (j, &k) in chunk.iter().enumerate() {
+                    bws.load(j, train.x(k), train.y(k))?;
+                }
+                net.forward_batch(bws, chunk.len())?;
+                if !net.sgd_batch(bws, chunk.len(), eta)?.is_finite() {
+                    history.diverged = true;
+                    break 'epochs;
+                }
             }
         } else {
             for chunk in order.chunks(batch) {
