@@ -376,7 +376,7 @@ fn batch_delta<T: Real>(
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{network, samples};
+    use crate::testing::{network, prop_close, samples, samples_as};
     use crate::{Activation, Error, Loss, Network, Real};
     use proptest::prelude::*;
 
@@ -416,29 +416,9 @@ mod tests {
         tolerance: f64,
     ) -> Result<(), TestCaseError> {
         let net = network::<T>(widths, acts, loss, seed);
-        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-        let data: Vec<_> = samples(widths[0], widths[widths.len() - 1], m, seed)
-            .iter()
-            .map(|(x, y)| (cast(x), cast(y)))
-            .collect();
+        let data = samples_as::<T>(widths[0], widths[widths.len() - 1], m, seed);
         let (fused, plain, a, b) = both(net, &data, capacity, T::from_f64(0.3));
-        let near = |a: f64, b: f64| (a - b).abs() <= tolerance * (1.0 + a.abs().max(b.abs()));
-        prop_assert!(near(a.as_f64(), b.as_f64()), "losses {} and {}", a, b);
-        for (k, (p, q)) in fused
-            .params()
-            .flatten()
-            .zip(plain.params().flatten())
-            .enumerate()
-        {
-            prop_assert!(
-                near(p.as_f64(), q.as_f64()),
-                "parameter {}: {} and {}",
-                k,
-                p,
-                q
-            );
-        }
-        Ok(())
+        prop_close((&fused, a), (&plain, b), tolerance)
     }
 
     proptest! {

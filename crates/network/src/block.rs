@@ -221,7 +221,7 @@ impl<T: Real> Network<T> {
 
 #[cfg(test)]
 mod tests {
-    use crate::testing::{network, samples};
+    use crate::testing::{network, prop_close, samples_as};
     use crate::{Activation, Error, Loss, Network, Real};
     use proptest::prelude::*;
 
@@ -260,29 +260,9 @@ mod tests {
         tolerance: f64,
     ) -> Result<(), TestCaseError> {
         let net = network::<T>(widths, acts, loss, seed);
-        let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
-        let data: Vec<_> = samples(widths[0], widths[widths.len() - 1], steps, seed)
-            .iter()
-            .map(|(x, y)| (cast(x), cast(y)))
-            .collect();
+        let data = samples_as::<T>(widths[0], widths[widths.len() - 1], steps, seed);
         let (blocked, plain, a, b) = both(net, &data, capacity, T::from_f64(0.1));
-        let near = |a: f64, b: f64| (a - b).abs() <= tolerance * (1.0 + a.abs().max(b.abs()));
-        prop_assert!(near(a.as_f64(), b.as_f64()), "losses {} and {}", a, b);
-        for (k, (p, q)) in blocked
-            .params()
-            .flatten()
-            .zip(plain.params().flatten())
-            .enumerate()
-        {
-            prop_assert!(
-                near(p.as_f64(), q.as_f64()),
-                "parameter {}: {} and {}",
-                k,
-                p,
-                q
-            );
-        }
-        Ok(())
+        prop_close((&blocked, a), (&plain, b), tolerance)
     }
 
     proptest! {

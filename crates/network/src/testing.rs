@@ -1,5 +1,7 @@
 //! Test helpers shared by the unit tests of the crate: networks and samples from a seed.
 
+use proptest::prelude::*;
+
 use crate::{Activation, Loss, Network, Real};
 
 /// A network of the given widths and activations, weights from a small deterministic pattern.
@@ -40,4 +42,40 @@ pub(crate) fn samples(n_in: usize, n_out: usize, m: usize, seed: u64) -> Vec<(Ve
             (x, y)
         })
         .collect()
+}
+
+/// [`samples`] cast to `T`.
+pub(crate) fn samples_as<T: Real>(
+    n_in: usize,
+    n_out: usize,
+    m: usize,
+    seed: u64,
+) -> Vec<(Vec<T>, Vec<T>)> {
+    let cast = |v: &[f64]| v.iter().map(|&x| T::from_f64(x)).collect::<Vec<T>>();
+    samples(n_in, n_out, m, seed)
+        .iter()
+        .map(|(x, y)| (cast(x), cast(y)))
+        .collect()
+}
+
+/// Two runs of the same steps taken two ways: their loss sums and every parameter agree within
+/// `tolerance`, relative to the larger magnitude (plus `tolerance` absolute).
+pub(crate) fn prop_close<T: Real>(
+    (a, loss_a): (&Network<T>, T),
+    (b, loss_b): (&Network<T>, T),
+    tolerance: f64,
+) -> Result<(), TestCaseError> {
+    let near = |a: f64, b: f64| (a - b).abs() <= tolerance * (1.0 + a.abs().max(b.abs()));
+    let (la, lb) = (loss_a.as_f64(), loss_b.as_f64());
+    prop_assert!(near(la, lb), "losses {} and {}", la, lb);
+    for (k, (p, q)) in a.params().flatten().zip(b.params().flatten()).enumerate() {
+        prop_assert!(
+            near(p.as_f64(), q.as_f64()),
+            "parameter {}: {} and {}",
+            k,
+            p,
+            q
+        );
+    }
+    Ok(())
 }
