@@ -280,18 +280,6 @@ fn early_stopping_restores_the_best_epoch() {
 
 #[test]
 fn a_diverging_run_is_marked_and_never_the_best() {
-    let cfg = RestartConfig {
-        restarts: 3,
-        threads: 2,
-        seed: 11,
-        init: Init::Uniform { a: 1.0 },
-        sgd: SgdConfig {
-            learning_rate: 1e6,
-            epochs: 20,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
     let net = Network::builder(2)
         .layer(4, Activation::Relu)
         .layer(1, Activation::Identity)
@@ -302,7 +290,35 @@ fn a_diverging_run_is_marked_and_never_the_best() {
         &[vec![10.0], vec![-4.0], vec![7.0]],
     )
     .unwrap();
-    let e = run_restarts(&net, &data, None, &cfg, &NoObserver).unwrap();
+    let run = |batch_size| {
+        let cfg = RestartConfig {
+            restarts: 3,
+            threads: 2,
+            seed: 11,
+            init: Init::Uniform { a: 1.0 },
+            sgd: SgdConfig {
+                learning_rate: 1e6,
+                epochs: 20,
+                batch_size,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        run_restarts(&net, &data, None, &cfg, &NoObserver).unwrap()
+    };
+    // Per-sample steps (a session), and mini-batches (`sgd_batch`, which applies a step before
+    // its loss is seen), with a last batch of one sample and with the whole set.
+    for batch_size in [2, 3] {
+        let e = run(batch_size);
+        assert!(
+            e.runs
+                .iter()
+                .all(|r| r.summary.diverged && r.summary.epochs < 20),
+            "eta = 1e6 diverges with batches of {batch_size}"
+        );
+        assert_eq!(e.best, None);
+    }
+    let e = run(1);
     assert!(
         e.runs.iter().all(|r| r.summary.diverged),
         "eta = 1e6 diverges"

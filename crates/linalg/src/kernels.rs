@@ -13,7 +13,8 @@
 //! reduce the lanes in a fixed tree, then add the tail entries in order. `N` is 8 for `f64`; for
 //! `f32` it is 16 (two 256-bit registers, so that two chains of adds hide their latency), except
 //! for vectors shorter than 16, which sum in 8 lanes like `f64`: with 16 lanes they would have no
-//! full chunk, and all their entries would add in one chain ([`lanes`]). [`dot`] defines the
+//! full chunk, and all their entries would add in one chain; with 8, those of 8 to 15 entries
+//! sum in a tree ([`lanes`]). [`dot`] defines the
 //! order; [`gemv_tr`] and [`ger_gemv_tr`] follow it column by column.
 
 use crate::Real;

@@ -8,7 +8,7 @@ use crate::{simd, Real};
 /// `N = 16` lane `r + 8` is then added to lane `r`; eight lanes add as
 /// `((l0 + l4) + (l1 + l5)) + ((l2 + l6) + (l3 + l7))`, then the tail entries follow in order.
 /// `N` is 8 for `f64`, and for `f32` 16 (two 256-bit registers) or, for fewer than 16 entries, 8,
-/// so that a short vector's entries still add in a tree rather than in one chain. The result is
+/// so that a vector of 8 to 15 entries still adds in a tree rather than in one chain. The result is
 /// the same on every run, with or without AVX2, on every machine.
 ///
 /// # Example

@@ -170,6 +170,33 @@ mod tests {
             prop_assert_eq!(forward, backward);
         }
 
+        /// In `f32`, whose lane count depends on the length (8 below 16 entries, 16 from 16 on):
+        /// every entry of `gemv_tr` is `dot` of its column, and `ger_gemv_tr` is axpy then `dot`
+        /// column by column, bit for bit, on both sides of 16 rows and through the AVX2 bodies.
+        #[test]
+        fn f32_matrix_kernels_sum_each_column_as_dot_does(rows in 1usize..40, cols in 1usize..12, seed in any::<u64>()) {
+            let cast = |m: Matrix<f64>| m.map(|x| x as f32);
+            let (w, v) = (cast(matrix(rows, cols, seed)), cast(matrix(rows, 1, seed ^ 22)));
+            let (x, d) = (cast(matrix(rows, 1, seed ^ 23)), cast(matrix(cols, 1, seed ^ 24)));
+            let bits = |a: &[f32]| a.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let mut s = vec![0.0_f32; cols];
+            gemv_tr(&mut s, &w, v.as_slice());
+            let by_column: Vec<f32> = w.column_iter().map(|c| dot(c.as_slice(), v.as_slice())).collect();
+            prop_assert_eq!(bits(&s), bits(&by_column));
+            for sweep in [Sweep::Forward, Sweep::Backward] {
+                let mut fused = w.clone();
+                ger_gemv_tr(&mut s, &mut fused, x.as_slice(), d.as_slice(), v.as_slice(), sweep);
+                let mut split = w.clone();
+                let mut expected = vec![0.0_f32; cols];
+                for (j, mut c) in split.column_iter_mut().enumerate() {
+                    axpy(c.as_mut_slice(), d[j], x.as_slice());
+                    expected[j] = dot(c.as_slice(), v.as_slice());
+                }
+                prop_assert_eq!(bits(fused.as_slice()), bits(split.as_slice()));
+                prop_assert_eq!(bits(&s), bits(&expected));
+            }
+        }
+
         #[test]
         fn f32_kernels_match_nalgebra(rows in 1usize..40, cols in 1usize..12, seed in any::<u64>()) {
             let cast = |m: Matrix<f64>| m.map(|x| x as f32);

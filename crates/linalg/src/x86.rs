@@ -264,15 +264,10 @@ unsafe fn ger_dot_cols_from_0<T: Real, const K: usize>(
         for i in (0..main).step_by(n) {
             let (x0, x1) = (T::vload(px.add(i)), T::vload(px.add(i + w)));
             let (v0, v1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
-            // Every load before the first store (4K aliasing, see `gemv_ger`).
-            let mut old = [[T::vzero(); 2]; K];
-            for k in 0..K {
-                old[k] = [T::vload(cols[k].add(i)), T::vload(cols[k].add(i + w))];
-            }
             for k in 0..K {
                 let c = cols[k].add(i);
-                let w0 = T::vadd(old[k][0], T::vmul(dv[k], x0));
-                let w1 = T::vadd(old[k][1], T::vmul(dv[k], x1));
+                let w0 = T::vadd(T::vload(c), T::vmul(dv[k], x0));
+                let w1 = T::vadd(T::vload(c.add(w)), T::vmul(dv[k], x1));
                 T::vstore(c, w0);
                 T::vstore(c.add(w), w1);
                 acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, v0));
@@ -522,15 +517,10 @@ unsafe fn ger_dot_cols<T: Real, const K: usize, const PEEL: bool>(
         for i in (p..end).step_by(n) {
             let (x0, x1) = (T::vload(px.add(i)), T::vload(px.add(i + w)));
             let (v0, v1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
-            // Every load before the first store (4K aliasing, see `gemv_ger`).
-            let mut old = [[T::vzero(); 2]; K];
-            for k in 0..K {
-                old[k] = [T::vload(cols[k].add(i)), T::vload(cols[k].add(i + w))];
-            }
             for k in 0..K {
                 let c = cols[k].add(i);
-                let w0 = T::vadd(old[k][0], T::vmul(dv[k], x0));
-                let w1 = T::vadd(old[k][1], T::vmul(dv[k], x1));
+                let w0 = T::vadd(T::vload(c), T::vmul(dv[k], x0));
+                let w1 = T::vadd(T::vload(c.add(w)), T::vmul(dv[k], x1));
                 T::vstore(c, w0);
                 T::vstore(c.add(w), w1);
                 acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, v0));
@@ -831,18 +821,11 @@ pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[
             for i in (p..end).step_by(T::W) {
                 let xi = T::vload(px.add(i));
                 let mut s = T::vload(po.add(i));
-                // Every load before the first store: with columns a multiple of 4 KiB apart (256
-                // rows of f64), a load after the store to the column 4 KiB before it waits for
-                // that store (4K aliasing): 15 against 8.6 µs on 256 x 256 in criterion.
-                let wk = [
-                    T::vload(pc[0].add(i)),
-                    T::vload(pc[1].add(i)),
-                    T::vload(pc[2].add(i)),
-                    T::vload(pc[3].add(i)),
-                ];
                 for k in 0..4 {
-                    s = T::vadd(s, T::vmul(dv[k], wk[k]));
-                    T::vstore(pc[k].add(i), T::vadd(wk[k], T::vmul(av[k], xi)));
+                    let q = pc[k].add(i);
+                    let wk = T::vload(q);
+                    s = T::vadd(s, T::vmul(dv[k], wk));
+                    T::vstore(q, T::vadd(wk, T::vmul(av[k], xi)));
                 }
                 T::vstore(po.add(i), s);
             }

@@ -232,7 +232,12 @@ impl<T: Real> Network<T> {
     /// weights are written once a step instead of a gradient written and then read again by an
     /// update. The result is that of `backward_batch` then [`update`](Self::update)`(-eta, ..)`,
     /// the same loss and biases to the bit; the weights differ in the last bits (the GEMM scales
-    /// its sums by `-eta / b` once, instead of by `1 / b` and then by `-eta`).
+    /// its sums by `-eta / b` once and may add them to the weights in a fused multiply-add,
+    /// instead of a gradient scaled by `1 / b`, rounded, then scaled by `-eta` and added).
+    ///
+    /// A step whose loss is not finite has been applied when the loss comes back (so have the
+    /// per-sample steps of [`SgdSession`](crate::SgdSession) and
+    /// [`sgd_block`](Self::sgd_block)): a caller that watches for divergence stops on it.
     ///
     /// ```
     /// use backprop_network::{Activation, Network};
