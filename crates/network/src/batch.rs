@@ -198,7 +198,8 @@ impl<T: Real> Network<T> {
         let inv_b = T::one() / T::from_f64(b as f64);
         for i in (0..self.depth()).rev() {
             let layer = &self.layers()[i];
-            batch_delta(layer, ws, i, b, &mut grads.b[i]);
+            let (s, v) = (&ws.s[i + 1], &ws.v[i + 1]);
+            batch_delta(layer, s, v, &mut ws.dv[i + 1], b, &mut grads.b[i]);
             let (below, above) = ws.dv.split_at_mut(i + 1);
             let delta = above[0].columns(0, b);
             gemm_nt_to(
@@ -268,18 +269,18 @@ impl<T: Real> Network<T> {
     /// # Errors
     /// As [`backward_batch`](Self::backward_batch); nothing is changed then.
     pub fn sgd_batch(&mut self, ws: &mut BatchWorkspace<T>, b: usize, eta: T) -> Result<T> {
+        self.check_batch(ws, b)?;
         let loss = self.batch_loss_gradient(ws, b)?;
         let inv_b = T::one() / T::from_f64(b as f64);
         for i in (0..self.depth()).rev() {
             let layer = &mut self.layers[i];
-            let mut mean = std::mem::take(&mut ws.mean);
-            let mean_i = &mut mean[..layer.outputs()];
-            batch_delta(layer, ws, i, b, mean_i);
+            let mean = &mut ws.mean[..layer.outputs()];
+            let (s, v) = (&ws.s[i + 1], &ws.v[i + 1]);
+            batch_delta(layer, s, v, &mut ws.dv[i + 1], b, mean);
             // b_i + (-eta) g, as `update` adds it.
-            for (bias, &g) in layer.b.iter_mut().zip(mean_i.iter()) {
+            for (bias, &g) in layer.b.iter_mut().zip(mean.iter()) {
                 *bias += -eta * g;
             }
-            ws.mean = mean;
             let (below, above) = ws.dv.split_at_mut(i + 1);
             let delta = above[0].columns(0, b);
             if i > 0 {
@@ -304,10 +305,9 @@ impl<T: Real> Network<T> {
         Ok(loss)
     }
 
-    /// Checks the workspace and its forward pass over `b` samples, writes `dL/dV_d` of every
-    /// sample and returns the mean loss.
+    /// Checks that `ws` holds a forward pass over `b` samples (the caller checked its shape and
+    /// `b`), writes `dL/dV_d` of every sample and returns the mean loss.
     fn batch_loss_gradient(&self, ws: &mut BatchWorkspace<T>, b: usize) -> Result<T> {
-        self.check_batch(ws, b)?;
         if ws.forwarded != b {
             return Err(Error::NoForwardPass);
         }
@@ -353,22 +353,22 @@ impl<T: Real> Network<T> {
     }
 }
 
-/// `Δ_{i+1} = dL/dV_{i+1} ⊙ σ'(S_{i+1})` over the first `b` columns, in place of `dL/dV_{i+1}`,
-/// and the mean of its columns (the bias gradient `dL/db_i`) into `mean`.
+/// `Δ_{i+1} = dL/dV_{i+1} ⊙ σ'(S_{i+1})` over the first `b` columns, in place of `dL/dV_{i+1}`
+/// in `dv`, and the mean of its columns (the bias gradient `dL/db_i`) into `mean`; `layer` is
+/// `W_i`, `s` and `v` are `S_{i+1}` and `V_{i+1}`.
 fn batch_delta<T: Real>(
     layer: &Layer<T>,
-    ws: &mut BatchWorkspace<T>,
-    i: usize,
+    s: &Matrix<T>,
+    v: &Matrix<T>,
+    dv: &mut Matrix<T>,
     b: usize,
     mean: &mut [T],
 ) {
     let n = layer.outputs();
-    let delta = &mut ws.dv[i + 1].as_mut_slice()[..n * b];
-    layer.activation().scale_by_derivative(
-        &ws.s[i + 1].as_slice()[..n * b],
-        &ws.v[i + 1].as_slice()[..n * b],
-        delta,
-    );
+    let delta = &mut dv.as_mut_slice()[..n * b];
+    layer
+        .activation()
+        .scale_by_derivative(&s.as_slice()[..n * b], &v.as_slice()[..n * b], delta);
     mean.fill(T::zero());
     for delta_j in delta.chunks_exact(n) {
         for (g, &x) in mean.iter_mut().zip(delta_j) {
