@@ -1,0 +1,132 @@
+//! How well the restarts scale from 1 to 2 threads on this machine, told apart from how well the
+//! machine itself runs two things at once.
+//!
+//! The same work as `cargo bench --bench restarts` (16-32-4, 500 samples, 128,000 training samples
+//! in all, as R restarts of 256 / R epochs) is timed in alternation, round after round:
+//!
+//! - on 1 thread;
+//! - on 2 threads (`run_restarts` with `threads: 2`);
+//! - as two processes at once, each running half the restarts on 1 thread: the machine's own
+//!   scaling, with nothing shared between the two halves.
+//!
+//! The medians of the ratios (1 thread's time over each of the others) are printed at the end. On
+//! a shared machine whose cores slow down when both are busy, the 2-thread ratio can be no better
+//! than the two processes'; when the two are equal, the program adds nothing of its own.
+//!
+//! ```sh
+//! cargo run --release -p backprop-optim --example restart_scaling -- [RESTARTS] [ROUNDS]
+//! ```
+//! (16 restarts and 15 rounds by default.)
+
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use backprop_network::{Activation, Loss, Network};
+use backprop_optim::{run_restarts, Dataset, NoObserver, RestartConfig, SgdConfig};
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Training samples in all, over every restart and epoch.
+const WORK: usize = 256 * 500;
+
+/// The bench's data: 500 samples of 16 uniform inputs, one-hot targets over 4 classes.
+fn data() -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(42);
+    let x: Vec<Vec<f64>> = (0..500)
+        .map(|_| (0..16).map(|_| rng.random::<f64>()).collect())
+        .collect();
+    let y: Vec<Vec<f64>> = (0..500)
+        .map(|k| (0..4).map(|c| f64::from(u8::from(c == k % 4))).collect())
+        .collect();
+    Dataset::from_rows(&x, &y).expect("rows of equal length")
+}
+
+/// Seconds for `restarts` restarts of `epochs` epochs on `threads` threads.
+fn time(data: &Dataset, restarts: usize, epochs: usize, threads: usize) -> f64 {
+    let template = Network::builder(16)
+        .loss(Loss::Squared)
+        .layer(32, Activation::Sigmoid)
+        .layer(4, Activation::Sigmoid)
+        .build::<f64>()
+        .expect("a valid network");
+    let cfg = RestartConfig {
+        restarts,
+        threads,
+        seed: 1,
+        sgd: SgdConfig {
+            epochs,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let start = Instant::now();
+    run_restarts(&template, data, None, &cfg, &NoObserver).expect("a valid experiment");
+    start.elapsed().as_secs_f64()
+}
+
+/// Seconds until both of two processes, started at once, have run `restarts` restarts each on 1
+/// thread (each reports its own time, so process start-up is left out).
+fn two_processes(restarts: usize, epochs: usize) -> f64 {
+    let exe = std::env::current_exe().expect("the example's own path");
+    let children: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(&exe)
+                .args(["--child", &restarts.to_string(), &epochs.to_string()])
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("a child process")
+        })
+        .collect();
+    children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().expect("the child's output");
+            let text = String::from_utf8_lossy(&out.stdout);
+            text.trim().parse::<f64>().expect("the child's time")
+        })
+        .fold(0.0, f64::max)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let data = data();
+    if args.first().map(String::as_str) == Some("--child") {
+        let (restarts, epochs) = (args[1].parse().unwrap(), args[2].parse().unwrap());
+        println!("{}", time(&data, restarts, epochs, 1));
+        return;
+    }
+    let restarts: usize = args.first().map_or(16, |s| s.parse().expect("RESTARTS"));
+    let rounds: usize = args.get(1).map_or(15, |s| s.parse().expect("ROUNDS"));
+    assert!(
+        restarts >= 2 && restarts.is_multiple_of(2),
+        "RESTARTS: an even number"
+    );
+    let epochs = (WORK / 500 / restarts).max(1);
+    println!("{restarts} restarts of {epochs} epochs, {rounds} rounds (times in ms)");
+    let (mut threads, mut processes) = (vec![], vec![]);
+    for round in 0..rounds {
+        let one = time(&data, restarts, epochs, 1);
+        let two = time(&data, restarts, epochs, 2);
+        let apart = two_processes(restarts / 2, epochs);
+        println!(
+            "round {round:>2}: 1 thread {:6.1}, 2 threads {:6.1} ({:.2}), 2 processes {:6.1} ({:.2})",
+            one * 1e3,
+            two * 1e3,
+            one / two,
+            apart * 1e3,
+            one / apart
+        );
+        threads.push(one / two);
+        processes.push(one / apart);
+    }
+    println!(
+        "median ratio to 1 thread: 2 threads {:.2}, 2 processes {:.2}",
+        median(threads),
+        median(processes)
+    );
+}
