@@ -19,9 +19,15 @@
 //!
 //! The microkernel is chosen at run time: on x86-64 with AVX2 and FMA, a kernel written in
 //! 256-bit registers with fused multiply-adds (`8 x 6` for `f64`, `16 x 6` for `f32`: twelve
-//! accumulator registers); elsewhere a portable kernel of the same shape in plain Rust (products
-//! rounded, then added). The two may differ in the last bits; each is deterministic (fixed
-//! blocking, fixed order of the sums, one thread), so equal inputs give equal bits on a given CPU.
+//! accumulator registers); where the CPU also has AVX-512F, kernels in 512-bit registers with
+//! panels of `B` of 8 columns (`16 x 8` and `8 x 8` for `f64`, `32 x 8` and `16 x 8` for `f32`:
+//! two panels of `A` at once in sixteen accumulators, or one), which compute every entry as the
+//! AVX2 kernel does, so the same bits; elsewhere a portable kernel of the AVX2 kernel's shape in
+//! plain Rust (products rounded, then added). The portable kernel may differ from the others in
+//! the last bits; each is deterministic (fixed blocking, fixed order of the sums, one thread), so
+//! equal inputs give equal bits on a given CPU. A tile at the edge of `C` goes through a buffer,
+//! and `alpha` and `beta` are applied to it as the FMA kernels apply them to a full tile, so an
+//! entry's bits do not depend on the tile shape.
 
 // Tiles are indexed by (row, column) as in the formulas; index loops read better here.
 #![allow(clippy::needless_range_loop)]
@@ -30,8 +36,14 @@ use core::fmt;
 
 use crate::Real;
 
-/// The largest tile of any microkernel (`MR * NR`), for the buffer of the edge tiles.
-const TILE_MAX: usize = 96;
+/// The largest single-panel tile of any microkernel (`MR * NR`, or `MR * NR_WIDE`), for the
+/// buffer of the edge tiles.
+const TILE_MAX: usize = 128;
+
+/// Columns of a tile (of a packed panel of `B`) on the AVX-512 path: with 32 registers, eight
+/// columns of two panels (sixteen accumulators) fit where the AVX2 kernel's 16 registers hold six,
+/// and a batch of 32 or 64 columns has no narrower edge panel.
+const NR_WIDE: usize = 8;
 
 /// Alignment of the packed panels, in bytes: a cache line, so that the `MR` entries of a column of
 /// an `f64` panel of `A` are one line.
@@ -68,16 +80,35 @@ pub trait Gemm: Copy + Sized {
         csc: usize,
     );
 
-    /// The AVX-512 microkernel for two panels of `A` at once: a `2 MR x NR` tile, whose rows
-    /// `0..MR` come from the panel at `a` and rows `MR..2 MR` from the panel at `a + MR k`, with
-    /// the arithmetic of [`kernel_fma`](Self::kernel_fma) (so the same bits), in twelve 512-bit
+    /// The AVX-512 microkernel for two panels of `A` at once: a `2 MR x NR_WIDE` tile, whose rows
+    /// `0..MR` come from the panel at `a` and rows `MR..2 MR` from the panel at `a + MR k`, `B`
+    /// packed in panels of `NR_WIDE` columns, with the arithmetic of
+    /// [`kernel_fma`](Self::kernel_fma) entry by entry (so the same bits), in sixteen 512-bit
     /// accumulators.
     ///
     /// # Safety
-    /// As `kernel_fma` for both panels and the `2 MR x NR` tile, and the CPU supports AVX-512F.
+    /// As `kernel_fma` for both panels of `A`, a panel of `B` of `k * NR_WIDE` entries and the
+    /// `2 MR x NR_WIDE` tile, and the CPU supports AVX-512F.
     #[cfg(target_arch = "x86_64")]
     #[allow(clippy::too_many_arguments)]
     unsafe fn kernel_avx512x2(
+        k: usize,
+        alpha: Self,
+        a: *const Self,
+        b: *const Self,
+        beta: Self,
+        c: *mut Self,
+        csc: usize,
+    );
+
+    /// [`kernel_avx512x2`](Self::kernel_avx512x2) for one panel of `A`: an `MR x NR_WIDE` tile
+    /// (the last panel of a block, and the edge tiles of the AVX-512 path).
+    ///
+    /// # Safety
+    /// As `kernel_avx512x2`, with one panel and an `MR x NR_WIDE` tile.
+    #[cfg(target_arch = "x86_64")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn kernel_avx512x1(
         k: usize,
         alpha: Self,
         a: *const Self,
@@ -221,7 +252,8 @@ impl<T: Real> GemmScratch<T> {
         }
         let kc = k.min(T::KC);
         let a = round_up(m.min(T::MC), T::MR) * kc + slack::<T>();
-        let b = round_up(n.min(T::NC), T::NR) * kc + slack::<T>();
+        let nc = n.min(T::NC);
+        let b = round_up(nc, T::NR).max(round_up(nc, NR_WIDE)) * kc + slack::<T>();
         (a, b)
     }
 
@@ -385,7 +417,8 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
     ap: *mut T,
     bp: *mut T,
 ) {
-    let (mr, nr) = (T::MR, T::NR);
+    // The AVX-512 path packs B in panels of NR_WIDE columns, the others in panels of NR.
+    let (mr, nr) = (T::MR, if WIDE { NR_WIDE } else { T::NR });
     debug_assert!(mr * nr <= TILE_MAX);
     let (rsc, csc) = (c.1, c.2);
     let mut tile = [T::zero(); TILE_MAX];
@@ -429,15 +462,26 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
                                 continue;
                             }
                             if mr_ == mr && nr_ == nr && rsc == 1 {
-                                kernel::<T, FMA>(kc, alpha, pa, pb, beta, pc_, csc as usize);
+                                kernel::<T, FMA, WIDE>(kc, alpha, pa, pb, beta, pc_, csc as usize);
                             } else {
+                                // The sums alone into the buffer, then `alpha` and `beta` as
+                                // the FMA kernels apply them to a full tile (`sum alpha`, or one
+                                // rounding of `sum alpha + beta c`), so that an entry takes the
+                                // same bits whether its tile is full or not: the AVX-512 path,
+                                // whose tiles are wider, gives the AVX2 path's bits.
                                 let t = tile.as_mut_ptr();
-                                kernel::<T, FMA>(kc, alpha, pa, pb, T::zero(), t, mr);
+                                kernel::<T, FMA, WIDE>(kc, T::one(), pa, pb, T::zero(), t, mr);
                                 for j in 0..nr_ {
                                     for i in 0..mr_ {
                                         let x = *t.add(i + j * mr);
                                         let p = pc_.offset(i as isize * rsc + j as isize * csc);
-                                        *p = if beta == T::zero() { x } else { beta * *p + x };
+                                        *p = if beta == T::zero() {
+                                            x * alpha
+                                        } else if beta == T::one() {
+                                            x.mul_add(alpha, *p)
+                                        } else {
+                                            x.mul_add(alpha, *p * beta)
+                                        };
                                     }
                                 }
                             }
@@ -450,13 +494,15 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
     }
 }
 
-/// One microkernel call, FMA or portable.
+/// One single-panel microkernel call: AVX-512 (`MR x NR_WIDE`) with `WIDE`, else FMA or
+/// portable (`MR x NR`).
 ///
 /// # Safety
-/// As [`Gemm::kernel_portable`]; with `FMA`, the CPU supports AVX2 and FMA.
+/// As [`Gemm::kernel_portable`]; with `FMA`, the CPU supports AVX2 and FMA; with `WIDE`, as
+/// [`Gemm::kernel_avx512x1`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn kernel<T: Real, const FMA: bool>(
+unsafe fn kernel<T: Real, const FMA: bool, const WIDE: bool>(
     k: usize,
     alpha: T,
     a: *const T,
@@ -465,6 +511,12 @@ unsafe fn kernel<T: Real, const FMA: bool>(
     c: *mut T,
     csc: usize,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if WIDE {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { T::kernel_avx512x1(k, alpha, a, b, beta, c, csc) };
+        return;
+    }
     #[cfg(target_arch = "x86_64")]
     if FMA {
         // SAFETY: forwarded from this function's contract.
@@ -912,8 +964,8 @@ mod fma {
     }
 }
 
-/// The AVX-512 microkernel: two panels of `A` (`2 MR` rows, a 512-bit register each per column)
-/// against one panel of `B`, in twelve accumulators.
+/// The AVX-512 microkernels: two panels of `A` (`2 MR` rows, a 512-bit register each per column)
+/// against one panel of `B` of `NR_WIDE` columns, in sixteen accumulators, or one panel of `A`.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
     use core::arch::x86_64::{
@@ -975,6 +1027,28 @@ mod avx512 {
         // SAFETY: column `p` of the two panels is at `a + W p` and `a + W k + W p`, each 64-byte
         // aligned as `a` is; the rest is this function's contract.
         unsafe { super::tile::kernel::<Zmm<T>, NR>(k, alpha, a, a.add(w * k), w, b, beta, c, csc) }
+    }
+
+    /// The `W x NR` microkernel on the panel at `a` (see [`super::Gemm::kernel_avx512x1`]).
+    ///
+    /// # Safety
+    /// As [`super::Gemm::kernel_avx512x1`], the panel 64-byte aligned.
+    #[inline(always)]
+    pub(super) unsafe fn kernel1<T, const NR: usize>(
+        k: usize,
+        alpha: T,
+        a: *const T,
+        b: *const T,
+        beta: T,
+        c: *mut T,
+        csc: usize,
+    ) where
+        Zmm<T>: Regs<T = T>,
+    {
+        let w = <Zmm<T> as Regs>::W;
+        // SAFETY: column `p` of the panel is at `a + W p`, 64-byte aligned as `a` is; the rest is
+        // this function's contract.
+        unsafe { super::tile::kernel1::<Zmm<T>, NR>(k, alpha, a, w, b, beta, c, csc) }
     }
 }
 
@@ -1104,6 +1178,79 @@ mod tile {
             }
         }
     }
+
+    /// [`kernel`] for one register of `W` rows: a `W x NR` tile of `C` in `NR` accumulators,
+    /// column `p` of its `A` at `a + p step`; entry by entry the same arithmetic.
+    ///
+    /// # Safety
+    /// `a + p step` holds `W` readable entries aligned to the register for every `p < k`, `b`
+    /// points at `k * NR` readable entries, `c` at a writable `W x NR` tile with column stride
+    /// `csc` overlapping none of them; the CPU has the register's instruction set.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub(super) unsafe fn kernel1<R: Regs, const NR: usize>(
+        k: usize,
+        alpha: R::T,
+        a: *const R::T,
+        step: usize,
+        b: *const R::T,
+        beta: R::T,
+        c: *mut R::T,
+        csc: usize,
+    ) {
+        let w = R::W;
+        // SAFETY: the reads stay at `p < k` inside the panels, the writes inside the tile; the
+        // instruction set per the contract.
+        unsafe {
+            for j in 0..NR {
+                let cj = c.add(j * csc);
+                _mm_prefetch::<_MM_HINT_T0>(cj.cast());
+                _mm_prefetch::<_MM_HINT_T0>(cj.add(w - 1).cast());
+            }
+            let mut acc = [R::zero(); NR];
+            let (mut a, mut b) = (a, b);
+            macro_rules! step {
+                ($p:expr) => {
+                    let x = R::load(a.add($p * step));
+                    for j in 0..NR {
+                        let bj = R::broadcast(b.add($p * NR + j));
+                        acc[j] = R::fmadd(x, bj, acc[j]);
+                    }
+                };
+            }
+            for _ in 0..k / UNROLL {
+                step!(0);
+                step!(1);
+                step!(2);
+                step!(3);
+                a = a.add(UNROLL * step);
+                b = b.add(UNROLL * NR);
+            }
+            for _ in 0..k % UNROLL {
+                step!(0);
+                a = a.add(step);
+                b = b.add(NR);
+            }
+            let va = R::splat(alpha);
+            if beta == R::ZERO {
+                for j in 0..NR {
+                    R::storeu(c.add(j * csc), R::mul(acc[j], va));
+                }
+            } else if beta == R::ONE {
+                for j in 0..NR {
+                    let cj = c.add(j * csc);
+                    R::storeu(cj, R::fmadd(acc[j], va, R::loadu(cj)));
+                }
+            } else {
+                let vb = R::splat(beta);
+                for j in 0..NR {
+                    let cj = c.add(j * csc);
+                    let c0 = R::mul(R::loadu(cj), vb);
+                    R::storeu(cj, R::fmadd(acc[j], va, c0));
+                }
+            }
+        }
+    }
 }
 
 macro_rules! gemm_impl {
@@ -1145,7 +1292,22 @@ macro_rules! gemm_impl {
             ) {
                 // SAFETY: forwarded from this function's contract; each column of a panel of A
                 // is `MR` entries, one 64-byte register, on a 64-byte boundary.
-                unsafe { avx512::kernel2::<$t, $nr>(k, alpha, a, b, beta, c, csc) }
+                unsafe { avx512::kernel2::<$t, NR_WIDE>(k, alpha, a, b, beta, c, csc) }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn kernel_avx512x1(
+                k: usize,
+                alpha: $t,
+                a: *const $t,
+                b: *const $t,
+                beta: $t,
+                c: *mut $t,
+                csc: usize,
+            ) {
+                // SAFETY: forwarded from this function's contract; as for `kernel_avx512x2`.
+                unsafe { avx512::kernel1::<$t, NR_WIDE>(k, alpha, a, b, beta, c, csc) }
             }
 
             #[cfg(target_arch = "x86_64")]

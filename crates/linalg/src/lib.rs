@@ -26,7 +26,8 @@
 //!
 //! The mini-batch kernels run the crate's own GEMM: blocked and packed in the manner of BLIS, with
 //! strides standing in for transposes, an AVX2 + FMA microkernel where the CPU has them (`8 x 6`
-//! tiles for `f64`, `16 x 6` for `f32`) and a portable one elsewhere. Its packing buffers belong to
+//! tiles for `f64`, `16 x 6` for `f32`), AVX-512 ones of 8 columns with the same bits where it
+//! also has AVX-512F, and a portable one elsewhere. Its packing buffers belong to
 //! the caller, as a [`GemmScratch`] (a network's batch workspace holds one, reserved for all its
 //! layers), so a mini-batch step allocates nothing. It runs on one thread with fixed blocking:
 //! equal inputs give equal bits on a given CPU, for any number of threads in the caller. The FMA
