@@ -4,9 +4,10 @@
 //! ([`GemmScratch`]) so that a call allocates nothing once the buffers are large enough.
 //!
 //! The loops, outermost first: columns of `C` in blocks of `NC`; the shared dimension in blocks of
-//! `KC` (the block of `B`, `KC x NC`, is packed into panels of `NR` columns, row after row); rows
-//! of `C` in blocks of `MC` (the block of `A`, `MC x KC`, is packed into panels of `MR` rows,
-//! column after column); then the `MR x NR` tiles of `C`, each one call of the microkernel,
+//! `KC` (the block of `B`, `KC x NC`, is packed into panels of `NR` columns, `NR_WIDE` on the
+//! AVX-512 path, row after row); rows of `C` in blocks of `MC` (the block of `A`, `MC x KC`, is
+//! packed into panels of `MR` rows, column after column); then the tiles of `C`, each one call of
+//! the microkernel,
 //! which keeps the tile in registers while it runs over the `KC` columns of its two panels.
 //! Packing reads `A` and `B` through their strides, so a transposed operand is only a swap of
 //! strides, and every product of the crate goes through this one routine. Panels shorter than
@@ -44,6 +45,14 @@ const TILE_MAX: usize = 128;
 /// columns of two panels (sixteen accumulators) fit where the AVX2 kernel's 16 registers hold six,
 /// and a batch of 32 or 64 columns has no narrower edge panel.
 const NR_WIDE: usize = 8;
+
+// Every single-panel tile fits the edge buffer: `MR x NR` and `MR x NR_WIDE` for both types.
+const _: () = assert!(
+    <f64 as Gemm>::MR * NR_WIDE <= TILE_MAX
+        && <f32 as Gemm>::MR * NR_WIDE <= TILE_MAX
+        && <f64 as Gemm>::MR * <f64 as Gemm>::NR <= TILE_MAX
+        && <f32 as Gemm>::MR * <f32 as Gemm>::NR <= TILE_MAX
+);
 
 /// Alignment of the packed panels, in bytes: a cache line, so that the `MR` entries of a column of
 /// an `f64` panel of `A` are one line.
@@ -118,7 +127,8 @@ pub trait Gemm: Copy + Sized {
         csc: usize,
     );
 
-    /// Packs one full panel of `r >= 4` lines (`MR` rows of `A` or `NR` columns of `B`) whose
+    /// Packs one full panel of `r >= 4` lines (`MR` rows of `A`, or `NR` or `NR_WIDE` columns of
+    /// `B`) whose
     /// `kc` entries are contiguous (line `l` at `src + l ls`), as [`pack`] does, transposing
     /// blocks in registers.
     ///
@@ -352,8 +362,8 @@ unsafe fn loops_fma<T: Real>(
     unsafe { loops::<T, true, false>(m, k, n, alpha, a, b, beta, c, ap, bp) }
 }
 
-/// [`loops`] with the AVX-512 microkernel for pairs of full panels (and the FMA one for the rest),
-/// compiled for AVX-512F, AVX2 and FMA.
+/// [`loops`] with the AVX-512 microkernels (pairs of full panels of `A`, and single panels and edge
+/// tiles), compiled for AVX-512F, AVX2 and FMA.
 ///
 /// # Safety
 /// As [`loops`], and the CPU supports AVX-512F, AVX2 and FMA.
@@ -400,9 +410,10 @@ unsafe fn scale<T: Real>(m: usize, n: usize, beta: T, c: RawMut<T>) {
 ///
 /// # Safety
 /// As [`gemm`] (`m, k, n > 0`); `ap` and `bp` point at buffers of at least
-/// `round_up(min(m, MC), MR) * min(k, KC)` and `round_up(min(n, NC), NR) * min(k, KC)` entries;
-/// with `FMA`, the CPU supports AVX2 and FMA; with `WIDE`, also AVX-512F (two full panels of `A`
-/// side by side then go through one AVX-512 microkernel call).
+/// `round_up(min(m, MC), MR) * min(k, KC)` and `round_up(min(n, NC), NR) * min(k, KC)` entries
+/// (`NR_WIDE` for `NR` with `WIDE`); with `FMA`, the CPU supports AVX2 and FMA; with `WIDE` (which
+/// comes with `FMA`), also AVX-512F (two full panels of `A` side by side then go through one
+/// AVX-512 microkernel call, the rest through the one-panel AVX-512 kernel).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
@@ -449,7 +460,7 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
                         // packed blocks and hold `kc * mr` and `kc * nr` entries (two panels of
                         // A, `2 kc mr`, when `ir + 2 mr <= mc`); the tile of C starts at
                         // (ic + ir, jc + jr), inside C. A full tile with unit row stride is
-                        // written in place; any other goes through `tile` (MR x NR entries,
+                        // written in place; any other goes through `tile` (MR x nr entries,
                         // column stride MR) and is merged entry by entry.
                         unsafe {
                             let (pa, pb) = (ap.add(ir * kc), bp.add(jr * kc));
@@ -465,10 +476,11 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
                                 kernel::<T, FMA, WIDE>(kc, alpha, pa, pb, beta, pc_, csc as usize);
                             } else {
                                 // The sums alone into the buffer, then `alpha` and `beta` as
-                                // the FMA kernels apply them to a full tile (`sum alpha`, or one
-                                // rounding of `sum alpha + beta c`), so that an entry takes the
-                                // same bits whether its tile is full or not: the AVX-512 path,
-                                // whose tiles are wider, gives the AVX2 path's bits.
+                                // the kernel applies them to a full tile (FMA: `sum alpha`,
+                                // `fma(sum, alpha, c)` or `fma(sum, alpha, beta c)`; portable:
+                                // `alpha sum` rounded, then added to `c` or `beta c`), so that an
+                                // entry takes the same bits whether its tile is full or not: the
+                                // AVX-512 path, whose tiles are wider, gives the AVX2 path's bits.
                                 let t = tile.as_mut_ptr();
                                 kernel::<T, FMA, WIDE>(kc, T::one(), pa, pb, T::zero(), t, mr);
                                 for j in 0..nr_ {
@@ -477,6 +489,8 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
                                         let p = pc_.offset(i as isize * rsc + j as isize * csc);
                                         *p = if beta == T::zero() {
                                             x * alpha
+                                        } else if !FMA {
+                                            beta * *p + alpha * x
                                         } else if beta == T::one() {
                                             x.mul_add(alpha, *p)
                                         } else {
@@ -976,7 +990,8 @@ mod avx512 {
 
     use super::tile::Regs;
 
-    /// One tile of `T` in 512-bit registers, for [`super::tile::kernel`].
+    /// One tile of `T` in 512-bit registers, for [`super::tile::kernel`] and
+    /// [`super::tile::kernel1`].
     pub(super) struct Zmm<T>(core::marker::PhantomData<T>);
 
     regs_impl!(
@@ -1052,10 +1067,11 @@ mod avx512 {
     }
 }
 
-/// The loop of both x86 microkernels: a `2 W x NR` tile of `C` in `2 NR` accumulator registers of
-/// `W` lanes, column `p` of its `A` in two registers at `a0 + p step` and `a1 + p step`, the
-/// products fused into the accumulators in the order of `p` from zero, then `alpha` and `beta`
-/// applied. Entry by entry the same arithmetic whatever the register width.
+/// The loops of the x86 microkernels: a `2 W x NR` tile of `C` in `2 NR` accumulator registers of
+/// `W` lanes, column `p` of its `A` in two registers at `a0 + p step` and `a1 + p step` (or a
+/// `W x NR` tile from one register, [`kernel1`]), the products fused into the accumulators in the
+/// order of `p` from zero, then `alpha` and `beta` applied. Entry by entry the same arithmetic
+/// whatever the register width and the tile shape.
 #[cfg(target_arch = "x86_64")]
 mod tile {
     use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -1549,31 +1565,41 @@ mod tests {
     }
 
     /// An output with unit column stride and row stride `n` (row-major), which the public
-    /// functions never pass: every tile goes through the stack buffer.
+    /// functions never pass: every tile goes through the stack buffer. Each entry takes the same
+    /// bits as in a column-major output, where most tiles are written in place: the edge buffer
+    /// applies `alpha` and `beta` as each kernel does on a full tile.
     #[test]
     fn row_major_output() {
-        let (m, k, n) = (19, 23, 13);
+        let (m, k, n) = (37, 23, 13);
         let a = matrix::<f64>(m, k, 5);
         let b = matrix::<f64>(k, n, 6);
         let c0 = matrix::<f64>(m, n, 7);
         for kernel in KERNELS {
-            let mut c = c0.transpose(); // n x m column-major: C(i, j) at j + i n.
-                                        // SAFETY: the strides describe the m x n matrix C inside `c`; A and B are separate.
-            unsafe {
-                gemm(
-                    m,
-                    k,
-                    n,
-                    2.0,
-                    (a.as_ptr(), 1, m as isize),
-                    (b.as_ptr(), 1, k as isize),
-                    -1.0,
-                    (c.as_mut_ptr(), n as isize, 1),
-                    &mut GemmScratch::new(),
-                    kernel,
-                )
-            };
-            check(&c.transpose(), 2.0, &a, &b, -1.0, &c0).unwrap();
+            for (alpha, beta) in [(2.0, -1.0), (0.3, 1.0), (0.3, -0.7), (-0.3, 0.0)] {
+                let mut c = c0.transpose(); // n x m column-major: C(i, j) at j + i n.
+                let mut c2 = c0.clone();
+                for (out, rs, cs) in [(&mut c, n as isize, 1), (&mut c2, 1, m as isize)] {
+                    // SAFETY: the strides describe the m x n matrix C inside `out`; A and B are
+                    // separate.
+                    unsafe {
+                        gemm(
+                            m,
+                            k,
+                            n,
+                            alpha,
+                            (a.as_ptr(), 1, m as isize),
+                            (b.as_ptr(), 1, k as isize),
+                            beta,
+                            (out.as_mut_ptr(), rs, cs),
+                            &mut GemmScratch::new(),
+                            kernel,
+                        )
+                    };
+                }
+                check(&c.transpose(), alpha, &a, &b, beta, &c0).unwrap();
+                let bits = |m: &Matrix<f64>| m.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&c.transpose()), bits(&c2), "{kernel:?} {alpha} {beta}");
+            }
         }
     }
 

@@ -325,7 +325,8 @@ mod tests {
 
     #[test]
     fn blocks_equal_sgd_steps_on_a_wide_first_layer() {
-        // Past the GEMM's register tiles (8 x 6, 16 x 6) and with a short last block.
+        // Past the GEMM's register tiles (8 x 6, 16 x 6; 8 wide on AVX-512) and with a short last
+        // block.
         let acts = [Activation::Sigmoid];
         close_to_sgd_steps::<f64>(&[300, 70, 3], &acts, Loss::Squared, 5, 45, 32, 1e-11).unwrap();
         close_to_sgd_steps::<f32>(&[300, 70, 3], &acts, Loss::Squared, 5, 45, 32, 1e-3).unwrap();
