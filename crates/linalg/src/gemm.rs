@@ -973,7 +973,16 @@ mod fma {
         // SAFETY: rows `0..W` of column `p` are at `a + 2 W p`, rows `W..2 W` at `a + 2 W p + W`,
         // both 32-byte aligned as `a` is; the rest is this function's contract.
         unsafe {
-            super::tile::kernel::<Ymm<T>, NR>(k, alpha, a, a.add(T::W), 2 * T::W, b, beta, c, csc)
+            super::tile::kernel::<Ymm<T>, NR, 2>(
+                k,
+                alpha,
+                [a, a.add(T::W)],
+                2 * T::W,
+                b,
+                beta,
+                c,
+                csc,
+            )
         }
     }
 }
@@ -990,8 +999,7 @@ mod avx512 {
 
     use super::tile::Regs;
 
-    /// One tile of `T` in 512-bit registers, for [`super::tile::kernel`] and
-    /// [`super::tile::kernel1`].
+    /// One tile of `T` in 512-bit registers, for [`super::tile::kernel`].
     pub(super) struct Zmm<T>(core::marker::PhantomData<T>);
 
     regs_impl!(
@@ -1041,7 +1049,9 @@ mod avx512 {
         let w = <Zmm<T> as Regs>::W;
         // SAFETY: column `p` of the two panels is at `a + W p` and `a + W k + W p`, each 64-byte
         // aligned as `a` is; the rest is this function's contract.
-        unsafe { super::tile::kernel::<Zmm<T>, NR>(k, alpha, a, a.add(w * k), w, b, beta, c, csc) }
+        unsafe {
+            super::tile::kernel::<Zmm<T>, NR, 2>(k, alpha, [a, a.add(w * k)], w, b, beta, c, csc)
+        }
     }
 
     /// The `W x NR` microkernel on the panel at `a` (see [`super::Gemm::kernel_avx512x1`]).
@@ -1063,15 +1073,15 @@ mod avx512 {
         let w = <Zmm<T> as Regs>::W;
         // SAFETY: column `p` of the panel is at `a + W p`, 64-byte aligned as `a` is; the rest is
         // this function's contract.
-        unsafe { super::tile::kernel1::<Zmm<T>, NR>(k, alpha, a, w, b, beta, c, csc) }
+        unsafe { super::tile::kernel::<Zmm<T>, NR, 1>(k, alpha, [a], w, b, beta, c, csc) }
     }
 }
 
-/// The loops of the x86 microkernels: a `2 W x NR` tile of `C` in `2 NR` accumulator registers of
-/// `W` lanes, column `p` of its `A` in two registers at `a0 + p step` and `a1 + p step` (or a
-/// `W x NR` tile from one register, [`kernel1`]), the products fused into the accumulators in the
-/// order of `p` from zero, then `alpha` and `beta` applied. Entry by entry the same arithmetic
-/// whatever the register width and the tile shape.
+/// The loop of the x86 microkernels: a `P W x NR` tile of `C` in `P NR` accumulator registers of
+/// `W` lanes (`P` panels of `A`, two or one), column `p` of panel `q` in a register at
+/// `a[q] + p step`, the products fused into the accumulators in the order of `p` from zero, then
+/// `alpha` and `beta` applied. Entry by entry the same arithmetic whatever the register width and
+/// the tile shape.
 #[cfg(target_arch = "x86_64")]
 mod tile {
     use core::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
@@ -1112,19 +1122,19 @@ mod tile {
         unsafe fn mul(a: Self::V, b: Self::V) -> Self::V;
     }
 
-    /// `C = alpha A B + beta C` for one `2 W x NR` tile (see the module).
+    /// `C = alpha A B + beta C` for one `P W x NR` tile (see the module): rows `q W .. q W + W`
+    /// from the panel at `a[q]`.
     ///
     /// # Safety
-    /// `a0 + p step` and `a1 + p step` hold `W` readable entries aligned to the register for every
-    /// `p < k`, `b` points at `k * NR` readable entries, `c` at a writable `2 W x NR` tile with
+    /// `a[q] + p step` holds `W` readable entries aligned to the register for every `q < P` and
+    /// `p < k`, `b` points at `k * NR` readable entries, `c` at a writable `P W x NR` tile with
     /// column stride `csc` overlapping none of them; the CPU has the registers' instruction set.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn kernel<R: Regs, const NR: usize>(
+    pub(super) unsafe fn kernel<R: Regs, const NR: usize, const P: usize>(
         k: usize,
         alpha: R::T,
-        a0: *const R::T,
-        a1: *const R::T,
+        a: [*const R::T; P],
         step: usize,
         b: *const R::T,
         beta: R::T,
@@ -1139,98 +1149,21 @@ mod tile {
             for j in 0..NR {
                 let cj = c.add(j * csc);
                 _mm_prefetch::<_MM_HINT_T0>(cj.cast());
-                _mm_prefetch::<_MM_HINT_T0>(cj.add(2 * w - 1).cast());
+                _mm_prefetch::<_MM_HINT_T0>(cj.add(P * w - 1).cast());
             }
-            let mut acc = [[R::zero(); 2]; NR];
-            let (mut a0, mut a1, mut b) = (a0, a1, b);
-            macro_rules! step {
-                ($p:expr) => {
-                    let x0 = R::load(a0.add($p * step));
-                    let x1 = R::load(a1.add($p * step));
-                    for j in 0..NR {
-                        let bj = R::broadcast(b.add($p * NR + j));
-                        acc[j][0] = R::fmadd(x0, bj, acc[j][0]);
-                        acc[j][1] = R::fmadd(x1, bj, acc[j][1]);
-                    }
-                };
-            }
-            for _ in 0..k / UNROLL {
-                step!(0);
-                step!(1);
-                step!(2);
-                step!(3);
-                a0 = a0.add(UNROLL * step);
-                a1 = a1.add(UNROLL * step);
-                b = b.add(UNROLL * NR);
-            }
-            for _ in 0..k % UNROLL {
-                step!(0);
-                a0 = a0.add(step);
-                a1 = a1.add(step);
-                b = b.add(NR);
-            }
-            let va = R::splat(alpha);
-            if beta == R::ZERO {
-                for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    R::storeu(cj, R::mul(acc[j][0], va));
-                    R::storeu(cj.add(w), R::mul(acc[j][1], va));
-                }
-            } else if beta == R::ONE {
-                for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    R::storeu(cj, R::fmadd(acc[j][0], va, R::loadu(cj)));
-                    R::storeu(cj.add(w), R::fmadd(acc[j][1], va, R::loadu(cj.add(w))));
-                }
-            } else {
-                let vb = R::splat(beta);
-                for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    let c0 = R::mul(R::loadu(cj), vb);
-                    let c1 = R::mul(R::loadu(cj.add(w)), vb);
-                    R::storeu(cj, R::fmadd(acc[j][0], va, c0));
-                    R::storeu(cj.add(w), R::fmadd(acc[j][1], va, c1));
-                }
-            }
-        }
-    }
-
-    /// [`kernel`] for one register of `W` rows: a `W x NR` tile of `C` in `NR` accumulators,
-    /// column `p` of its `A` at `a + p step`; entry by entry the same arithmetic.
-    ///
-    /// # Safety
-    /// `a + p step` holds `W` readable entries aligned to the register for every `p < k`, `b`
-    /// points at `k * NR` readable entries, `c` at a writable `W x NR` tile with column stride
-    /// `csc` overlapping none of them; the CPU has the register's instruction set.
-    #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    pub(super) unsafe fn kernel1<R: Regs, const NR: usize>(
-        k: usize,
-        alpha: R::T,
-        a: *const R::T,
-        step: usize,
-        b: *const R::T,
-        beta: R::T,
-        c: *mut R::T,
-        csc: usize,
-    ) {
-        let w = R::W;
-        // SAFETY: the reads stay at `p < k` inside the panels, the writes inside the tile; the
-        // instruction set per the contract.
-        unsafe {
-            for j in 0..NR {
-                let cj = c.add(j * csc);
-                _mm_prefetch::<_MM_HINT_T0>(cj.cast());
-                _mm_prefetch::<_MM_HINT_T0>(cj.add(w - 1).cast());
-            }
-            let mut acc = [R::zero(); NR];
+            let mut acc = [[R::zero(); P]; NR];
             let (mut a, mut b) = (a, b);
             macro_rules! step {
                 ($p:expr) => {
-                    let x = R::load(a.add($p * step));
+                    let mut x = [R::zero(); P];
+                    for q in 0..P {
+                        x[q] = R::load(a[q].add($p * step));
+                    }
                     for j in 0..NR {
                         let bj = R::broadcast(b.add($p * NR + j));
-                        acc[j] = R::fmadd(x, bj, acc[j]);
+                        for q in 0..P {
+                            acc[j][q] = R::fmadd(x[q], bj, acc[j][q]);
+                        }
                     }
                 };
             }
@@ -1239,30 +1172,39 @@ mod tile {
                 step!(1);
                 step!(2);
                 step!(3);
-                a = a.add(UNROLL * step);
+                for a in a.iter_mut() {
+                    *a = a.add(UNROLL * step);
+                }
                 b = b.add(UNROLL * NR);
             }
             for _ in 0..k % UNROLL {
                 step!(0);
-                a = a.add(step);
+                for a in a.iter_mut() {
+                    *a = a.add(step);
+                }
                 b = b.add(NR);
             }
             let va = R::splat(alpha);
             if beta == R::ZERO {
                 for j in 0..NR {
-                    R::storeu(c.add(j * csc), R::mul(acc[j], va));
+                    for q in 0..P {
+                        R::storeu(c.add(j * csc + q * w), R::mul(acc[j][q], va));
+                    }
                 }
             } else if beta == R::ONE {
                 for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    R::storeu(cj, R::fmadd(acc[j], va, R::loadu(cj)));
+                    for q in 0..P {
+                        let cj = c.add(j * csc + q * w);
+                        R::storeu(cj, R::fmadd(acc[j][q], va, R::loadu(cj)));
+                    }
                 }
             } else {
                 let vb = R::splat(beta);
                 for j in 0..NR {
-                    let cj = c.add(j * csc);
-                    let c0 = R::mul(R::loadu(cj), vb);
-                    R::storeu(cj, R::fmadd(acc[j], va, c0));
+                    for q in 0..P {
+                        let cj = c.add(j * csc + q * w);
+                        R::storeu(cj, R::fmadd(acc[j][q], va, R::mul(R::loadu(cj), vb)));
+                    }
                 }
             }
         }
