@@ -89,35 +89,18 @@ pub trait Gemm: Copy + Sized {
         csc: usize,
     );
 
-    /// The AVX-512 microkernel for two panels of `A` at once: a `2 MR x NR_WIDE` tile, whose rows
-    /// `0..MR` come from the panel at `a` and rows `MR..2 MR` from the panel at `a + MR k`, `B`
-    /// packed in panels of `NR_WIDE` columns, with the arithmetic of
-    /// [`kernel_fma`](Self::kernel_fma) entry by entry (so the same bits), in sixteen 512-bit
-    /// accumulators.
+    /// The AVX-512 microkernel for `P` panels of `A` at once (two, or one for the last panel of
+    /// a block and the edge tiles): a `P MR x NR_WIDE` tile, whose rows `q MR .. q MR + MR` come
+    /// from the panel at `a + q MR k`, `B` packed in panels of `NR_WIDE` columns, with the
+    /// arithmetic of [`kernel_fma`](Self::kernel_fma) entry by entry (so the same bits), in
+    /// `8 P` 512-bit accumulators.
     ///
     /// # Safety
-    /// As `kernel_fma` for both panels of `A`, a panel of `B` of `k * NR_WIDE` entries and the
-    /// `2 MR x NR_WIDE` tile, and the CPU supports AVX-512F.
+    /// As `kernel_fma` for the `P` panels of `A`, a panel of `B` of `k * NR_WIDE` entries and the
+    /// `P MR x NR_WIDE` tile, and the CPU supports AVX-512F.
     #[cfg(target_arch = "x86_64")]
     #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel_avx512x2(
-        k: usize,
-        alpha: Self,
-        a: *const Self,
-        b: *const Self,
-        beta: Self,
-        c: *mut Self,
-        csc: usize,
-    );
-
-    /// [`kernel_avx512x2`](Self::kernel_avx512x2) for one panel of `A`: an `MR x NR_WIDE` tile
-    /// (the last panel of a block, and the edge tiles of the AVX-512 path).
-    ///
-    /// # Safety
-    /// As `kernel_avx512x2`, with one panel and an `MR x NR_WIDE` tile.
-    #[cfg(target_arch = "x86_64")]
-    #[allow(clippy::too_many_arguments)]
-    unsafe fn kernel_avx512x1(
+    unsafe fn kernel_avx512<const P: usize>(
         k: usize,
         alpha: Self,
         a: *const Self,
@@ -468,7 +451,7 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
                                 c.0.offset((ic + ir) as isize * rsc + (jc + jr) as isize * csc);
                             #[cfg(target_arch = "x86_64")]
                             if WIDE && ir + 2 * mr <= mc && nr_ == nr && rsc == 1 {
-                                T::kernel_avx512x2(kc, alpha, pa, pb, beta, pc_, csc as usize);
+                                T::kernel_avx512::<2>(kc, alpha, pa, pb, beta, pc_, csc as usize);
                                 ir += 2 * mr;
                                 continue;
                             }
@@ -513,7 +496,7 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
 ///
 /// # Safety
 /// As [`Gemm::kernel_portable`]; with `FMA`, the CPU supports AVX2 and FMA; with `WIDE`, as
-/// [`Gemm::kernel_avx512x1`].
+/// [`Gemm::kernel_avx512`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 unsafe fn kernel<T: Real, const FMA: bool, const WIDE: bool>(
@@ -528,7 +511,7 @@ unsafe fn kernel<T: Real, const FMA: bool, const WIDE: bool>(
     #[cfg(target_arch = "x86_64")]
     if WIDE {
         // SAFETY: forwarded from this function's contract.
-        unsafe { T::kernel_avx512x1(k, alpha, a, b, beta, c, csc) };
+        unsafe { T::kernel_avx512::<1>(k, alpha, a, b, beta, c, csc) };
         return;
     }
     #[cfg(target_arch = "x86_64")]
@@ -1029,13 +1012,13 @@ mod avx512 {
         _mm512_mul_ps
     );
 
-    /// The `2 W x NR` microkernel on the panels at `a` and `a + W k` (see
-    /// [`super::Gemm::kernel_avx512x2`]): the AVX2 kernel's arithmetic entry by entry.
+    /// The `P W x NR` microkernel on the panels at `a + q W k`, `q < P` (see
+    /// [`super::Gemm::kernel_avx512`]): the AVX2 kernel's arithmetic entry by entry.
     ///
     /// # Safety
-    /// As [`super::Gemm::kernel_avx512x2`], both panels 64-byte aligned.
+    /// As [`super::Gemm::kernel_avx512`], the panels 64-byte aligned.
     #[inline(always)]
-    pub(super) unsafe fn kernel2<T, const NR: usize>(
+    pub(super) unsafe fn kernel<T, const NR: usize, const P: usize>(
         k: usize,
         alpha: T,
         a: *const T,
@@ -1047,33 +1030,12 @@ mod avx512 {
         Zmm<T>: Regs<T = T>,
     {
         let w = <Zmm<T> as Regs>::W;
-        // SAFETY: column `p` of the two panels is at `a + W p` and `a + W k + W p`, each 64-byte
-        // aligned as `a` is; the rest is this function's contract.
+        // SAFETY: column `p` of panel `q` is at `a + W k q + W p`, 64-byte aligned as `a` is; the
+        // rest is this function's contract.
         unsafe {
-            super::tile::kernel::<Zmm<T>, NR, 2>(k, alpha, [a, a.add(w * k)], w, b, beta, c, csc)
+            let panels = core::array::from_fn(|q| a.add(q * w * k));
+            super::tile::kernel::<Zmm<T>, NR, P>(k, alpha, panels, w, b, beta, c, csc)
         }
-    }
-
-    /// The `W x NR` microkernel on the panel at `a` (see [`super::Gemm::kernel_avx512x1`]).
-    ///
-    /// # Safety
-    /// As [`super::Gemm::kernel_avx512x1`], the panel 64-byte aligned.
-    #[inline(always)]
-    pub(super) unsafe fn kernel1<T, const NR: usize>(
-        k: usize,
-        alpha: T,
-        a: *const T,
-        b: *const T,
-        beta: T,
-        c: *mut T,
-        csc: usize,
-    ) where
-        Zmm<T>: Regs<T = T>,
-    {
-        let w = <Zmm<T> as Regs>::W;
-        // SAFETY: column `p` of the panel is at `a + W p`, 64-byte aligned as `a` is; the rest is
-        // this function's contract.
-        unsafe { super::tile::kernel::<Zmm<T>, NR, 1>(k, alpha, [a], w, b, beta, c, csc) }
     }
 }
 
@@ -1239,7 +1201,7 @@ macro_rules! gemm_impl {
 
             #[cfg(target_arch = "x86_64")]
             #[inline(always)]
-            unsafe fn kernel_avx512x2(
+            unsafe fn kernel_avx512<const P: usize>(
                 k: usize,
                 alpha: $t,
                 a: *const $t,
@@ -1250,22 +1212,7 @@ macro_rules! gemm_impl {
             ) {
                 // SAFETY: forwarded from this function's contract; each column of a panel of A
                 // is `MR` entries, one 64-byte register, on a 64-byte boundary.
-                unsafe { avx512::kernel2::<$t, NR_WIDE>(k, alpha, a, b, beta, c, csc) }
-            }
-
-            #[cfg(target_arch = "x86_64")]
-            #[inline(always)]
-            unsafe fn kernel_avx512x1(
-                k: usize,
-                alpha: $t,
-                a: *const $t,
-                b: *const $t,
-                beta: $t,
-                c: *mut $t,
-                csc: usize,
-            ) {
-                // SAFETY: forwarded from this function's contract; as for `kernel_avx512x2`.
-                unsafe { avx512::kernel1::<$t, NR_WIDE>(k, alpha, a, b, beta, c, csc) }
+                unsafe { avx512::kernel::<$t, NR_WIDE, P>(k, alpha, a, b, beta, c, csc) }
             }
 
             #[cfg(target_arch = "x86_64")]
