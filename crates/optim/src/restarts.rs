@@ -320,6 +320,10 @@ pub fn run_restarts<T: Real>(
     let runs: Vec<Result<Run<T>>> = pool.install(|| {
         indices
             .par_iter()
+            // One restart a job: a thread that runs out of work can take any restart not yet
+            // begun, so the threads end at most one restart apart (rayon would otherwise run
+            // several restarts as one job that no other thread can share).
+            .with_max_len(1)
             .map(|&i| run_restart(template, train, validation, cfg, i, observer))
             .collect()
     });
