@@ -8,18 +8,21 @@
 #   bash benches/peers.sh pairs [ROUNDS [OUT]]   # the tightest rows as pairs run back to back:
 #                                                # the peer's program, then backprop (~2 min a round)
 #
-# OUT (default target/peers/<UTC time>) gets the JSON lines, and the tables in summary.md.
-# The first run on a machine needs the peers built: bash ../shared/bench-peers/setup.sh (if its
-# pip step fails, run it again). PERF_PIN_CPU picks the CPU (default 1, as the peers' default).
+# OUT (default target/peers/<UTC time>-<mode>; a relative OUT is taken from the repository's root)
+# gets the JSON lines, the peers' progress in peers.log, and the tables in summary.md. The first run
+# on a machine needs the peers built: bash ../shared/bench-peers/setup.sh (if its pip step fails,
+# run it again). PERF_PIN_CPU picks the CPU (default 1, the peers' default).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-session}"
-if [ "$mode" = pairs ]; then
-    rounds="${2:-3}"
-    out="${3:-}"
-else
-    out="${2:-}"
-fi
+case "$mode" in
+session) out="${2:-}" ;;
+pairs) rounds="${2:-3}" out="${3:-}" ;;
+*)
+    echo "usage: bash benches/peers.sh session [OUT] | pairs [ROUNDS [OUT]]" >&2
+    exit 2
+    ;;
+esac
 out="${out:-target/peers/$(date -u +%Y%m%dT%H%M%SZ)-$mode}"
 peers=../shared/bench-peers
 work="${BENCH_PEERS_WORK:-$HOME/.cache/bench-peers}"
@@ -28,12 +31,23 @@ pin="${PERF_PIN_CPU:-1}"
 [ -x "$py" ] || { echo "error: no $py: run bash $peers/setup.sh first" >&2; exit 1; }
 cargo build --release --quiet --bin backprop
 mkdir -p "$out"
-bp() { taskset -c "$pin" target/release/backprop bench --net "$1" --dtype "$2" --batch "$3"; }
+# One thread on the pinned CPU, every threading library held to 1, as run_all.sh runs the peers.
+one() {
+    taskset -c "$pin" env OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 "$@"
+}
+bp() { one target/release/backprop bench --net "$1" --dtype "$2" --batch "$3"; }
+# The peers' lines of `run_all.sh GROUP...` that match a pattern, tagged with the round.
+peer() {
+    local round=$1 pattern=$2
+    shift 2
+    PERF_SKIP_SETUP=1 bash "$peers/run_all.sh" "$@" 2>>"$out/peers.log" |
+        { grep -E "$pattern" || true; } | sed "s/^/$round peer /"
+}
 
 case "$mode" in
 session)
     echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD) peers" | tee "$out/when" >&2
-    PERF_SKIP_SETUP=1 bash "$peers/run_all.sh" >"$out/peers.jsonl"
+    PERF_SKIP_SETUP=1 bash "$peers/run_all.sh" >"$out/peers.jsonl" 2>"$out/peers.log"
     echo "$(date -u +%FT%TZ) backprop" | tee -a "$out/when" >&2
     : >"$out/backprop.jsonl"
     for dt in f64 f32; do
@@ -49,26 +63,23 @@ session)
     } >"$out/summary.md"
     ;;
 pairs)
+    echo "$(git rev-parse --short HEAD)" >"$out/when"
     : >"$out/pairs.jsonl"
     for i in $(seq "$rounds"); do
-        echo "$(date -u +%FT%TZ) round $i" >&2
-        # JAX is the fastest peer of the f32 rows and of the mini-batch; C + OpenBLAS of
-        # 256-256-256-10 f64. (The other f64 rows have wide margins over the C programs.)
-        PERF_SKIP_SETUP=1 PERF_NETS=2-8-1,784-128-10 PERF_DTYPES=f32 bash "$peers/run_all.sh" jax 2>/dev/null |
-            grep -E '"impl":"jax_scan"|"task":"T2"' | sed "s/^/$i peer /" >>"$out/pairs.jsonl"
-        for net in 2-8-1 784-128-10; do bp "$net" f32 1 | sed "s/^/$i backprop /" >>"$out/pairs.jsonl"; done
-        bp 784-256-10 f32 64 | sed "s/^/$i backprop /" >>"$out/pairs.jsonl"
-        PERF_SKIP_SETUP=1 PERF_NETS=2-8-1 PERF_DTYPES=f64 bash "$peers/run_all.sh" jax 2>/dev/null |
-            grep -E '"task":"T2"' | sed "s/^/$i peer /" >>"$out/pairs.jsonl"
-        bp 784-256-10 f64 64 | sed "s/^/$i backprop /" >>"$out/pairs.jsonl"
-        taskset -c "$pin" "$work/build/mlp_sgd_f64" blas 256-256-256-10 | sed "s/^/$i peer /" >>"$out/pairs.jsonl"
-        bp 256-256-256-10 f64 1 | sed "s/^/$i backprop /" >>"$out/pairs.jsonl"
+        echo "$(date -u +%FT%TZ) round $i" | tee -a "$out/when" >&2
+        # JAX's lax.scan is the fastest peer of 2-8-1 and 784-128-10 in f32, JAX or numpy of the
+        # mini-batch, C + OpenBLAS of 256-256-256-10 in f64 (the other rows keep wide margins).
+        {
+            PERF_NETS=2-8-1,784-128-10 PERF_DTYPES=f32 peer "$i" '"impl":"jax_scan"|"task":"T2"' jax numpy
+            for net in 2-8-1 784-128-10; do bp "$net" f32 1 | sed "s/^/$i backprop /"; done
+            bp 784-256-10 f32 64 | sed "s/^/$i backprop /"
+            PERF_NETS=2-8-1 PERF_DTYPES=f64 peer "$i" '"task":"T2"' jax numpy
+            bp 784-256-10 f64 64 | sed "s/^/$i backprop /"
+            one "$work/build/mlp_sgd_f64" blas 256-256-256-10 | sed "s/^/$i peer /"
+            bp 256-256-256-10 f64 1 | sed "s/^/$i backprop /"
+        } >>"$out/pairs.jsonl"
     done
     "$py" benches/peers.py pairs "$out/pairs.jsonl" >"$out/summary.md"
-    ;;
-*)
-    echo "usage: bash benches/peers.sh session [OUT] | pairs [ROUNDS [OUT]]" >&2
-    exit 2
     ;;
 esac
 cat "$out/summary.md"
