@@ -4,7 +4,7 @@
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
 use backprop::optim::{
-    run_restart, run_restarts, Dataset, Experiment, Init, Momentum, NoObserver, Order,
+    run_restart, run_restarts, Dataset, Experiment, Init, NoObserver, Optimizer, Order,
     RestartConfig, SgdConfig,
 };
 
@@ -62,10 +62,7 @@ fn configs() -> Vec<RestartConfig> {
             sgd: SgdConfig {
                 batch_size: 5,
                 order: Order::Replacement,
-                momentum: Some(Momentum {
-                    mu: 0.9,
-                    nesterov: true,
-                }),
+                optimizer: Optimizer::Nesterov { mu: 0.9 },
                 weight_decay: 1e-3,
                 clip_norm: Some(5.0),
                 ..base.sgd.clone()

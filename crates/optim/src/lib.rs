@@ -40,6 +40,7 @@ mod data;
 mod error;
 mod gradcheck;
 mod init;
+pub mod optimizer;
 mod restarts;
 mod sgd;
 
@@ -48,11 +49,12 @@ pub use data::Dataset;
 pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
 pub use init::{initialize, initialize_biases, Init};
+pub use optimizer::{Optimizer, OptimizerState};
 pub use restarts::{
     best_of, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run, RunSummary,
 };
 pub use sgd::{
-    accuracy, mean_loss, train, History, Momentum, NoObserver, Observer, Order, Schedule, SgdConfig,
+    accuracy, mean_loss, train, History, NoObserver, Observer, Order, Schedule, SgdConfig,
 };
 
 /// Serde for an `f64` that may be NaN or infinite: JSON has no such numbers, so they are written
