@@ -5,7 +5,7 @@ use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
 use backprop::optim::{
     run_restart, run_restarts, Dataset, Experiment, Init, NoObserver, Optimizer, Order,
-    RestartConfig, SgdConfig,
+    RestartConfig, Schedule, SgdConfig,
 };
 
 /// Two noisy interleaved half-moons, made by formula (no RNG), with one-hot targets.
@@ -68,6 +68,21 @@ fn configs() -> Vec<RestartConfig> {
                 ..base.sgd.clone()
             },
             bias_init: Init::Uniform { a: 0.1 },
+            ..base.clone()
+        },
+        // AdamW with its decoupled decay and a schedule, per-sample steps.
+        RestartConfig {
+            sgd: SgdConfig {
+                learning_rate: 0.02,
+                optimizer: Optimizer::AdamW {
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                },
+                weight_decay: 1e-2,
+                schedule: Schedule::InverseScaling { k: 0.1 },
+                ..base.sgd.clone()
+            },
             ..base
         },
     ]

@@ -168,7 +168,12 @@ fn optimizer(args: &TrainingArgs) -> Result<Optimizer> {
     let Some(chosen) = args.optimizer else {
         // Without --optimizer, --momentum (and --nesterov) choose momentum as they always did.
         if !adam_flags.is_empty() {
-            bail!("{} need --optimizer adam or adamw", adam_flags.join(", "));
+            let verb = if adam_flags.len() == 1 {
+                "needs"
+            } else {
+                "need"
+            };
+            bail!("{} {verb} --optimizer adam or adamw", adam_flags.join(", "));
         }
         return Ok(
             match (args.momentum.filter(|&mu| mu > 0.0), args.nesterov) {
