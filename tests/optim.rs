@@ -763,7 +763,7 @@ mod first_adam_step {
             let (mut ws, mut g) = (net.workspace(), net.gradients());
             net.forward(&mut ws, &x).unwrap();
             net.backward(&mut ws, &[y], &mut g).unwrap();
-            let data = Dataset::from_rows(&[x.clone()], &[vec![y]]).unwrap();
+            let data = Dataset::from_rows(std::slice::from_ref(&x), &[vec![y]]).unwrap();
             let cfg = SgdConfig {
                 learning_rate: eta,
                 epochs: 1,

@@ -9,6 +9,11 @@
 //! experiment gives bit-identical results on any number of threads, and restart `i` is the same
 //! run alone or among others.
 //!
+//! Beyond the lecture, [`SgdConfig::optimizer`] chooses the update rule: plain SGD (the default,
+//! and the only rule that takes the fused steps), momentum, Nesterov's momentum, Adam and AdamW,
+//! each as PyTorch computes it. The [`optimizer`] module documents the rules and the steps to add
+//! one: a file in `optimizer/`, a variant of [`Optimizer`], and its flags in the CLI.
+//!
 //! ```
 //! use backprop_network::{Activation, Network};
 //! use backprop_optim::{run_restarts, Dataset, Init, NoObserver, RestartConfig, SgdConfig};
