@@ -6,6 +6,7 @@ use std::cell::Cell;
 
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
+use backprop::optim::{Optimizer, OptimizerState, SgdConfig};
 
 /// The system allocator, counting the allocations of each thread (so that tests running in
 /// parallel do not see each other's).
@@ -148,5 +149,45 @@ fn per_sample_steps_in_blocks_do_not_allocate() {
             }
         });
         assert_eq!(n, 0, "{loss}: {n} allocations in 10 blocks of steps");
+    }
+}
+
+/// Every optimizer's step, per sample and per mini-batch, with coupled or decoupled weight decay
+/// and clipping: the state (velocity, moments) is made once, before the steps.
+#[test]
+fn optimizer_steps_do_not_allocate() {
+    for optimizer in Optimizer::ALL {
+        let mut net = network(Loss::CrossEntropy);
+        let cfg = SgdConfig {
+            optimizer,
+            weight_decay: 1e-3,
+            clip_norm: Some(1.0),
+            ..Default::default()
+        };
+        let mut state = OptimizerState::new(&net, &cfg).unwrap();
+        let (mut ws, mut bws, mut grads) = (
+            net.workspace(),
+            net.batch_workspace(4).unwrap(),
+            net.gradients(),
+        );
+        let n = allocations_in(|| {
+            for step in 0..10 {
+                let t = f64::from(step);
+                let x = [t.sin(), t.cos(), 0.1, 0.2, 1.0];
+                if step % 2 == 0 {
+                    net.forward(&mut ws, &x).unwrap();
+                    net.backward(&mut ws, &[0.0, 1.0, 0.0], &mut grads).unwrap();
+                } else {
+                    for j in 0..4 {
+                        bws.load(j, &x, &[1.0, 0.0, 0.0]).unwrap();
+                    }
+                    net.forward_batch(&mut bws, 4).unwrap();
+                    net.backward_batch(&mut bws, 4, &mut grads).unwrap();
+                }
+                state.step(&mut net, &mut grads, 0.01).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "{optimizer}: {n} allocations in 10 steps");
+        assert_eq!(state.steps(), 10);
     }
 }

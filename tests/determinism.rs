@@ -4,8 +4,8 @@
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
 use backprop::optim::{
-    run_restart, run_restarts, Dataset, Experiment, Init, Momentum, NoObserver, Order,
-    RestartConfig, SgdConfig,
+    run_restart, run_restarts, Dataset, Experiment, Init, NoObserver, Optimizer, Order,
+    RestartConfig, Schedule, SgdConfig,
 };
 
 /// Two noisy interleaved half-moons, made by formula (no RNG), with one-hot targets.
@@ -62,15 +62,27 @@ fn configs() -> Vec<RestartConfig> {
             sgd: SgdConfig {
                 batch_size: 5,
                 order: Order::Replacement,
-                momentum: Some(Momentum {
-                    mu: 0.9,
-                    nesterov: true,
-                }),
+                optimizer: Optimizer::Nesterov { mu: 0.9 },
                 weight_decay: 1e-3,
                 clip_norm: Some(5.0),
                 ..base.sgd.clone()
             },
             bias_init: Init::Uniform { a: 0.1 },
+            ..base.clone()
+        },
+        // AdamW with its decoupled decay and a schedule, per-sample steps.
+        RestartConfig {
+            sgd: SgdConfig {
+                learning_rate: 0.02,
+                optimizer: Optimizer::AdamW {
+                    beta1: 0.9,
+                    beta2: 0.999,
+                    eps: 1e-8,
+                },
+                weight_decay: 1e-2,
+                schedule: Schedule::InverseScaling { k: 0.1 },
+                ..base.sgd.clone()
+            },
             ..base
         },
     ]

@@ -4,7 +4,7 @@
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
 use backprop::optim::{
-    best_of, run_restarts, train, Dataset, History, Init, Momentum, NoObserver, Order,
+    best_of, run_restarts, train, Dataset, History, Init, NoObserver, Optimizer, Order,
     RestartConfig, SgdConfig,
 };
 use rand::SeedableRng;
@@ -164,7 +164,11 @@ fn momentum_and_nesterov_follow_their_textbook_formulas() {
         let cfg = SgdConfig {
             learning_rate: 0.5,
             epochs: 2,
-            momentum: Some(Momentum { mu: 0.9, nesterov }),
+            optimizer: if nesterov {
+                Optimizer::Nesterov { mu: 0.9 }
+            } else {
+                Optimizer::Momentum { mu: 0.9 }
+            },
             ..Default::default()
         };
         run(&mut net, &data, &cfg);
@@ -601,4 +605,183 @@ fn early_stopping_without_validation_is_refused() {
         e,
         Err(backprop::optim::Error::InvalidConfig { .. })
     ));
+}
+
+/// Adam's settings `(b1, b2, eps)`: PyTorch's defaults, and others to show that they are used.
+const BETAS: [(f64, f64, f64); 2] = [(0.9, 0.999, 1e-8), (0.8, 0.95, 1e-3)];
+
+/// Adam (or AdamW with `decoupled`) on `fixed_net`, one step per sample of `steps`, written out
+/// entry by entry from the formulas, on the gradients that `Network::backward` gives.
+fn adam_by_hand(
+    steps: &[([f64; 2], f64)],
+    (b1, b2, eps): (f64, f64, f64),
+    eta: f64,
+    lambda: f64,
+    decoupled: bool,
+) -> Vec<f64> {
+    let mut net = fixed_net();
+    let (mut ws, mut g) = (net.workspace(), net.gradients());
+    let n = net.parameter_count();
+    let (mut m, mut v) = (vec![0.0; n], vec![0.0; n]);
+    // The order of Network::params: W_0, b_0, W_1, b_1; the weights decay, the biases do not.
+    let is_weight: Vec<bool> = net
+        .params()
+        .enumerate()
+        .flat_map(|(k, s)| vec![k % 2 == 0; s.len()])
+        .collect();
+    for (step, (x, y)) in steps.iter().enumerate() {
+        let t = i32::try_from(step + 1).unwrap();
+        net.forward(&mut ws, x).unwrap();
+        net.backward(&mut ws, &[*y], &mut g).unwrap();
+        let grad: Vec<f64> = g.slices().flatten().copied().collect();
+        for (k, w) in net.params_mut().flatten().enumerate() {
+            let mut g = grad[k];
+            if is_weight[k] && !decoupled {
+                g += lambda * *w; // Adam: coupled L2
+            }
+            if is_weight[k] && decoupled {
+                *w -= eta * lambda * *w; // AdamW: w <- w - eta lambda w, before the moments
+            }
+            m[k] = b1 * m[k] + (1.0 - b1) * g;
+            v[k] = b2 * v[k] + (1.0 - b2) * g * g;
+            let m_hat = m[k] / (1.0 - b1.powi(t));
+            let v_hat = v[k] / (1.0 - b2.powi(t));
+            *w -= eta * m_hat / (v_hat.sqrt() + eps);
+        }
+    }
+    params(&net)
+}
+
+fn adam(decoupled: bool, (beta1, beta2, eps): (f64, f64, f64)) -> Optimizer {
+    if decoupled {
+        Optimizer::AdamW { beta1, beta2, eps }
+    } else {
+        Optimizer::Adam { beta1, beta2, eps }
+    }
+}
+
+#[test]
+fn adam_and_adamw_follow_pytorchs_formulas_for_two_steps() {
+    let (a, b) = (([0.4, -0.9], 1.0), ([-0.3, 0.8], 0.0));
+    let (eta, lambda) = (0.05, 0.1);
+    for decoupled in [false, true] {
+        for betas in BETAS {
+            for decay in [0.0, lambda] {
+                let cfg = SgdConfig {
+                    learning_rate: eta,
+                    optimizer: adam(decoupled, betas),
+                    weight_decay: decay,
+                    order: Order::Fixed,
+                    ..Default::default()
+                };
+                // Two samples, one epoch: two steps in an epoch.
+                let two =
+                    Dataset::from_rows(&[a.0.to_vec(), b.0.to_vec()], &[vec![a.1], vec![b.1]])
+                        .unwrap();
+                let mut net = fixed_net();
+                run(
+                    &mut net,
+                    &two,
+                    &SgdConfig {
+                        epochs: 1,
+                        ..cfg.clone()
+                    },
+                );
+                let expected = adam_by_hand(&[a, b], betas, eta, decay, decoupled);
+                assert_close(&params(&net), &expected, 1e-14);
+                // One sample, two epochs: t counts on across epochs (a reset would repeat step 1).
+                let one = Dataset::from_rows(&[a.0.to_vec()], &[vec![a.1]]).unwrap();
+                let mut net = fixed_net();
+                run(&mut net, &one, &SgdConfig { epochs: 2, ..cfg });
+                let expected = adam_by_hand(&[a, a], betas, eta, decay, decoupled);
+                assert_close(&params(&net), &expected, 1e-14);
+            }
+        }
+    }
+    // The hand computation tells the variants apart, so the checks above could fail: AdamW's
+    // decoupled decay is not Adam with L2, and the step count matters.
+    let l2 = adam_by_hand(&[a, b], BETAS[0], eta, lambda, false);
+    let decoupled = adam_by_hand(&[a, b], BETAS[0], eta, lambda, true);
+    let plain = adam_by_hand(&[a, b], BETAS[0], eta, 0.0, false);
+    for (x, y) in [(&l2, &decoupled), (&l2, &plain), (&decoupled, &plain)] {
+        assert!(x.iter().zip(y).any(|(p, q)| (p - q).abs() > 1e-6));
+    }
+}
+
+#[test]
+fn weight_decay_moves_weights_not_biases_for_every_optimizer() {
+    // One step from the same weights: the gradient of the biases is the same with or without
+    // decay, so a bias that moves differently was decayed.
+    let data = Dataset::from_rows(&[vec![0.4, -0.9]], &[vec![1.0]]).unwrap();
+    for optimizer in Optimizer::ALL {
+        let step = |weight_decay| {
+            let mut net = fixed_net();
+            let cfg = SgdConfig {
+                learning_rate: 0.05,
+                epochs: 1,
+                optimizer,
+                weight_decay,
+                ..Default::default()
+            };
+            run(&mut net, &data, &cfg);
+            net
+        };
+        let (without, with) = (step(0.0), step(0.5));
+        for (a, b) in without.layers().iter().zip(with.layers()) {
+            assert_eq!(a.bias(), b.bias(), "{optimizer}: biases untouched by decay");
+            assert!(
+                a.weights()
+                    .iter()
+                    .zip(b.weights().iter())
+                    .all(|(x, y)| x != y),
+                "{optimizer}: every weight decays"
+            );
+        }
+    }
+}
+
+mod first_adam_step {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// With `m_hat = g` and `v_hat = g^2` after one step, Adam moves each parameter by
+        /// `eta g / (|g| + eps)`: `eta sign(g)` wherever `|g| >> eps`.
+        #[test]
+        fn is_eta_times_the_sign_of_the_gradient(
+            weights in proptest::collection::vec(-2.0..2.0f64, 9),
+            x in proptest::collection::vec(-3.0..3.0f64, 2),
+            y in -1.0..2.0f64,
+            eta in 1e-4..0.5f64,
+            decoupled in any::<bool>(),
+        ) {
+            let mut net = lecture_net();
+            for (p, w) in net.params_mut().flatten().zip(&weights) {
+                *p = *w;
+            }
+            let before = net.clone();
+            let (mut ws, mut g) = (net.workspace(), net.gradients());
+            net.forward(&mut ws, &x).unwrap();
+            net.backward(&mut ws, &[y], &mut g).unwrap();
+            let data = Dataset::from_rows(std::slice::from_ref(&x), &[vec![y]]).unwrap();
+            let cfg = SgdConfig {
+                learning_rate: eta,
+                epochs: 1,
+                optimizer: adam(decoupled, BETAS[0]),
+                ..Default::default()
+            };
+            run(&mut net, &data, &cfg);
+            let eps = BETAS[0].2;
+            let moves = params(&net).iter().zip(&params(&before)).map(|(a, b)| a - b).collect::<Vec<_>>();
+            for (k, (d, g)) in moves.iter().zip(g.slices().flatten()).enumerate() {
+                if g.abs() > 1e-6 {
+                    // |d + eta sign(g)| = eta eps / (|g| + eps), plus rounding.
+                    let tol = eta * (eps / g.abs() + 1e-12) + 1e-15;
+                    prop_assert!((d + eta * g.signum()).abs() <= tol, "entry {}: moved {} for g = {}", k, d, g);
+                } else {
+                    prop_assert!(d.abs() <= eta * (1.0 + 1e-12));
+                }
+            }
+        }
+    }
 }

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use backprop_network::{Activation, Loss};
-use backprop_optim::{Init, Schedule};
+use backprop_optim::{Init, Optimizer, Schedule};
 use clap::{Args, Parser, Subcommand};
 
 use crate::data::Task;
@@ -149,13 +149,28 @@ pub struct TrainingArgs {
     /// Samples per gradient step (1 is the lecture's SGD).
     #[arg(long, value_name = "B", default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
     pub batch_size: usize,
-    /// Momentum μ (0 for none).
-    #[arg(long, value_name = "MU", default_value_t = 0.0, value_parser = parse_momentum, allow_hyphen_values = true)]
-    pub momentum: f64,
-    /// Nesterov momentum (needs --momentum).
+    /// The update rule: sgd (the lecture's), momentum, nesterov, adam, adamw [default: sgd;
+    /// momentum or nesterov with --momentum].
+    #[arg(long, value_name = "NAME", value_parser = parse_optimizer)]
+    pub optimizer: Option<Optimizer>,
+    /// Momentum μ of --optimizer momentum or nesterov [default: 0.9]; alone, selects momentum
+    /// (0 for none).
+    #[arg(long, value_name = "MU", value_parser = parse_momentum, allow_hyphen_values = true)]
+    pub momentum: Option<f64>,
+    /// Nesterov momentum (needs --momentum; the same as --optimizer nesterov).
     #[arg(long)]
     pub nesterov: bool,
-    /// L2 weight decay λ.
+    /// Adam's and AdamW's β1, the decay of the mean of the gradients [default: 0.9].
+    #[arg(long, value_name = "B1", value_parser = parse_momentum, allow_hyphen_values = true)]
+    pub beta1: Option<f64>,
+    /// Adam's and AdamW's β2, the decay of the mean of the squared gradients [default: 0.999].
+    #[arg(long, value_name = "B2", value_parser = parse_momentum, allow_hyphen_values = true)]
+    pub beta2: Option<f64>,
+    /// Adam's and AdamW's ε, added to the root of the second moment [default: 1e-8].
+    #[arg(long, value_name = "EPS", value_parser = parse_positive, allow_hyphen_values = true)]
+    pub eps: Option<f64>,
+    /// Weight decay λ on the weights, not the biases: L2 (λW added to the gradient), decoupled
+    /// for adamw (W ← W − ηλW before each step).
     #[arg(long, value_name = "LAMBDA", default_value_t = 0.0, value_parser = parse_nonnegative, allow_hyphen_values = true)]
     pub weight_decay: f64,
     /// Learning rate schedule: constant, inverse:K (η/(1+K t)), step:FACTOR:EVERY.
@@ -377,6 +392,10 @@ fn parse_nonnegative(s: &str) -> Result<f64, String> {
         Ok(x) if x >= 0.0 && x.is_finite() => Ok(x),
         _ => Err("must be a number >= 0".to_owned()),
     }
+}
+
+fn parse_optimizer(s: &str) -> Result<Optimizer, String> {
+    s.parse().map_err(|e: backprop_optim::Error| e.to_string())
 }
 
 fn parse_momentum(s: &str) -> Result<f64, String> {

@@ -8,7 +8,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use backprop_optim::{Experiment, History, Init, Order, RunSummary, Schedule, SgdConfig};
+use backprop_optim::{
+    Experiment, History, Init, Optimizer, Order, RunSummary, Schedule, SgdConfig,
+};
 
 use crate::data::Task;
 use crate::model::{json_error, Model, ModelFile};
@@ -289,11 +291,12 @@ impl Report {
         );
         let _ = writeln!(
             out,
-            "network {} ({} hidden, {} output), {} loss; SGD: lr {}, {} epochs, batch {}, {} init, seed {}",
+            "network {} ({} hidden, {} output), {} loss; {}: lr {}, {} epochs, batch {}, {} init, seed {}",
             widths.join("-"),
             c.network.activation.name(),
             c.network.output_activation.name(),
             c.network.loss,
+            rule_family(c.sgd.optimizer),
             c.sgd.learning_rate,
             c.sgd.epochs,
             c.sgd.batch_size,
@@ -528,6 +531,16 @@ pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
     })
 }
 
+/// The family of the update rule, as the configuration's first line names it: the rule's own
+/// settings follow on the next line.
+fn rule_family(optimizer: Optimizer) -> &'static str {
+    match optimizer {
+        Optimizer::Adam { .. } => "Adam",
+        Optimizer::AdamW { .. } => "AdamW",
+        Optimizer::Sgd | Optimizer::Momentum { .. } | Optimizer::Nesterov { .. } => "SGD",
+    }
+}
+
 /// The SGD settings that differ from the lecture's plain SGD, as `name value` phrases.
 fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
     let mut extras = Vec::new();
@@ -536,16 +549,16 @@ fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
         Order::Replacement => extras.push("samples drawn with replacement".to_owned()),
         _ => {}
     }
-    if let Some(m) = sgd.momentum {
-        let kind = if m.nesterov {
-            "Nesterov momentum"
-        } else {
-            "momentum"
-        };
-        extras.push(format!("{kind} {}", m.mu));
+    if !sgd.optimizer.is_plain() {
+        extras.push(sgd.optimizer.to_string());
     }
     if sgd.weight_decay != 0.0 {
-        extras.push(format!("weight decay {}", sgd.weight_decay));
+        let kind = if sgd.optimizer.decouples_weight_decay() {
+            "decoupled weight decay"
+        } else {
+            "weight decay"
+        };
+        extras.push(format!("{kind} {}", sgd.weight_decay));
     }
     if sgd.schedule != Schedule::Constant {
         extras.push(format!("schedule {}", sgd.schedule));

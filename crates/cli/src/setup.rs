@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use backprop_network::{Activation, Loss, Network};
-use backprop_optim::{Dataset, Init, Momentum, Order, SgdConfig};
+use backprop_optim::{Dataset, Init, Optimizer, Order, SgdConfig};
 
 use crate::args::{DataArgs, TrainingArgs};
 use crate::data::{Labeled, Scaling, Selection, Table, Task};
@@ -121,9 +121,6 @@ pub fn preset(data: &str) -> Preset {
 /// An invalid combination, as [`SgdConfig::validate`] finds it.
 pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
     let preset = preset(&args.data.data);
-    if args.nesterov && args.momentum == 0.0 {
-        bail!("--nesterov needs --momentum");
-    }
     let cfg = SgdConfig {
         learning_rate: args.lr.unwrap_or(preset.learning_rate),
         epochs: args.epochs.unwrap_or(preset.epochs),
@@ -135,10 +132,7 @@ pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
         } else {
             Order::Shuffle
         },
-        momentum: (args.momentum > 0.0).then_some(Momentum {
-            mu: args.momentum,
-            nesterov: args.nesterov,
-        }),
+        optimizer: optimizer(args)?,
         weight_decay: args.weight_decay,
         schedule: args.schedule,
         clip_norm: args.clip_norm,
@@ -147,6 +141,95 @@ pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
     };
     cfg.validate().context("invalid training settings")?;
     Ok(cfg)
+}
+
+/// The update rule of `--optimizer`, `--momentum`, `--nesterov`, `--beta1`, `--beta2` and `--eps`:
+/// a flag that the rule does not take is an error, not ignored.
+///
+/// # Errors
+/// A flag that does not fit the rule, `--nesterov` without `--momentum`.
+fn optimizer(args: &TrainingArgs) -> Result<Optimizer> {
+    let given = |flags: &[(&'static str, bool)]| -> Vec<&'static str> {
+        flags
+            .iter()
+            .filter(|(_, on)| *on)
+            .map(|(f, _)| *f)
+            .collect()
+    };
+    let momentum_flags = given(&[
+        ("--momentum", args.momentum.is_some()),
+        ("--nesterov", args.nesterov),
+    ]);
+    let adam_flags = given(&[
+        ("--beta1", args.beta1.is_some()),
+        ("--beta2", args.beta2.is_some()),
+        ("--eps", args.eps.is_some()),
+    ]);
+    let Some(chosen) = args.optimizer else {
+        // Without --optimizer, --momentum (and --nesterov) choose momentum as they always did.
+        if !adam_flags.is_empty() {
+            let verb = if adam_flags.len() == 1 {
+                "needs"
+            } else {
+                "need"
+            };
+            bail!("{} {verb} --optimizer adam or adamw", adam_flags.join(", "));
+        }
+        return Ok(
+            match (args.momentum.filter(|&mu| mu > 0.0), args.nesterov) {
+                (None, true) => bail!("--nesterov needs --momentum"),
+                (None, false) => Optimizer::Sgd,
+                (Some(mu), false) => Optimizer::Momentum { mu },
+                (Some(mu), true) => Optimizer::Nesterov { mu },
+            },
+        );
+    };
+    let refuse = |flags: &[&str]| -> Result<()> {
+        if flags.is_empty() {
+            return Ok(());
+        }
+        bail!(
+            "--optimizer {} does not take {}",
+            chosen.name(),
+            flags.join(", ")
+        )
+    };
+    let mu = |default: f64| args.momentum.unwrap_or(default);
+    let beta = |flag: Option<f64>, default: f64| flag.unwrap_or(default);
+    // Each rule takes its own flags: the match names every rule, so a new one must say which.
+    Ok(match chosen {
+        Optimizer::Sgd => {
+            refuse(&[momentum_flags, adam_flags].concat())?;
+            chosen
+        }
+        Optimizer::Momentum { mu: default } => {
+            if args.nesterov {
+                bail!("--optimizer momentum is classical momentum: --optimizer nesterov is Nesterov's");
+            }
+            refuse(&adam_flags)?;
+            Optimizer::Momentum { mu: mu(default) }
+        }
+        Optimizer::Nesterov { mu: default } => {
+            refuse(&adam_flags)?;
+            Optimizer::Nesterov { mu: mu(default) }
+        }
+        Optimizer::Adam { beta1, beta2, eps } => {
+            refuse(&momentum_flags)?;
+            Optimizer::Adam {
+                beta1: beta(args.beta1, beta1),
+                beta2: beta(args.beta2, beta2),
+                eps: beta(args.eps, eps),
+            }
+        }
+        Optimizer::AdamW { beta1, beta2, eps } => {
+            refuse(&momentum_flags)?;
+            Optimizer::AdamW {
+                beta1: beta(args.beta1, beta1),
+                beta2: beta(args.beta2, beta2),
+                eps: beta(args.eps, eps),
+            }
+        }
+    })
 }
 
 /// The setup for `train` and `restarts`; with `from`, the network, columns and scaling come from

@@ -1338,3 +1338,178 @@ fn a_header_of_nameless_columns_is_not_called_empty() {
         "d.csv:1:1: column 1 has no name",
     );
 }
+
+/// The update rule that the training flags choose, as `setup` reads them (no run).
+fn optimizer_of(flags: &[&str]) -> Result<optim::Optimizer, String> {
+    let args = with(&["backprop", "train", "--data", "xor"], flags);
+    let cli = Cli::try_parse_from(args).map_err(|e| e.to_string())?;
+    let Sub::Train(t) = cli.command else {
+        panic!("a train command")
+    };
+    setup::sgd_config(&t.training)
+        .map(|c| c.optimizer)
+        .map_err(|e| format!("{e:#}"))
+}
+
+#[test]
+fn the_optimizer_flags_choose_the_rule_and_its_settings() {
+    use optim::Optimizer::{Adam, AdamW, Momentum, Nesterov, Sgd};
+    let cases: [(&[&str], optim::Optimizer); 10] = [
+        (&[], Sgd),
+        (&["--optimizer", "sgd"], Sgd),
+        // --momentum and --nesterov keep choosing momentum as they did before --optimizer.
+        (&["--momentum", "0.5"], Momentum { mu: 0.5 }),
+        (&["--momentum", "0"], Sgd),
+        (&["--momentum", "0.5", "--nesterov"], Nesterov { mu: 0.5 }),
+        (&["--optimizer", "momentum"], Momentum { mu: 0.9 }),
+        (
+            &["--optimizer", "Nesterov", "--momentum", "0.3"],
+            Nesterov { mu: 0.3 },
+        ),
+        (
+            &["--optimizer", "adam"],
+            Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+        ),
+        (
+            &["--optimizer", "adam", "--beta1", "0.8", "--eps", "1e-6"],
+            Adam {
+                beta1: 0.8,
+                beta2: 0.999,
+                eps: 1e-6,
+            },
+        ),
+        (
+            &["--optimizer", "adamw", "--beta2", "0.99"],
+            AdamW {
+                beta1: 0.9,
+                beta2: 0.99,
+                eps: 1e-8,
+            },
+        ),
+    ];
+    for (flags, expected) in cases {
+        assert_eq!(optimizer_of(flags), Ok(expected), "{flags:?}");
+    }
+    // Every rule's name is accepted by --optimizer.
+    for o in optim::Optimizer::ALL {
+        assert_eq!(optimizer_of(&["--optimizer", o.name()]), Ok(o));
+    }
+}
+
+#[test]
+fn an_optimizer_flag_that_does_not_fit_the_rule_is_refused() {
+    let dir = temp();
+    let base = ["train", "--data", "xor", "--epochs", "1", "-q"];
+    let cases: [(&[&str], &str); 9] = [
+        (
+            &["--optimizer", "adam", "--momentum", "0.9"],
+            "--optimizer adam does not take --momentum",
+        ),
+        (
+            &["--optimizer", "adamw", "--nesterov"],
+            "--optimizer adamw does not take --nesterov",
+        ),
+        (
+            &["--optimizer", "sgd", "--momentum", "0.5"],
+            "--optimizer sgd does not take --momentum",
+        ),
+        (
+            &["--optimizer", "nesterov", "--beta1", "0.8"],
+            "--optimizer nesterov does not take --beta1",
+        ),
+        (
+            &["--optimizer", "momentum", "--nesterov"],
+            "--optimizer nesterov is Nesterov's",
+        ),
+        (
+            &["--beta2", "0.99"],
+            "--beta2 needs --optimizer adam or adamw",
+        ),
+        (&["--nesterov"], "--nesterov needs --momentum"),
+        (&["--optimizer", "rmsprop"], "unknown optimizer \"rmsprop\""),
+        (&["--optimizer", "adam", "--beta1", "1"], "--beta1"),
+    ];
+    for (flags, message) in cases {
+        bad(dir.path(), &with(&base, flags), message);
+    }
+}
+
+#[test]
+fn the_report_records_the_optimizer_and_the_header_names_it() {
+    let dir = temp();
+    let base = [
+        "restarts",
+        "--data",
+        "xor",
+        "--restarts",
+        "2",
+        "--epochs",
+        "3",
+        "--lr",
+        "0.01",
+        "-q",
+        "--report",
+        "r.json",
+    ];
+    let run = ok(
+        dir.path(),
+        &with(
+            &base,
+            &[
+                "--optimizer",
+                "adamw",
+                "--beta1",
+                "0.8",
+                "--weight-decay",
+                "0.01",
+            ],
+        ),
+    );
+    assert!(
+        run.stdout.contains("; AdamW: lr 0.01, 3 epochs"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("    AdamW (beta1 0.8, beta2 0.999, eps 1e-8), decoupled weight decay 0.01"),
+        "{}",
+        run.stdout
+    );
+    let sgd = &json(&dir.path().join("r.json"))["config"]["sgd"];
+    assert_eq!(
+        sgd["optimizer"],
+        serde_json::json!({"kind": "adamw", "beta1": 0.8, "beta2": 0.999, "eps": 1e-8})
+    );
+    assert_eq!(sgd["weight_decay"], 0.01);
+    assert!(sgd.get("momentum").is_none(), "{sgd}");
+
+    // Adam with mini-batches, a schedule, clipping and early stopping runs to the end.
+    let run = ok(
+        dir.path(),
+        &with(
+            &base,
+            &[
+                "--optimizer",
+                "adam",
+                "--batch-size",
+                "2",
+                "--schedule",
+                "inverse:0.1",
+                "--clip-norm",
+                "1",
+                "--patience",
+                "2",
+                "--validation",
+                "0.25",
+            ],
+        ),
+    );
+    assert!(run.stdout.contains("; Adam: lr 0.01"), "{}", run.stdout);
+    let sgd = &json(&dir.path().join("r.json"))["config"]["sgd"];
+    assert_eq!(sgd["optimizer"]["kind"], "adam");
+}

@@ -9,6 +9,11 @@
 //! experiment gives bit-identical results on any number of threads, and restart `i` is the same
 //! run alone or among others.
 //!
+//! Beyond the lecture, [`SgdConfig::optimizer`] chooses the update rule: plain SGD (the default,
+//! and the only rule that takes the fused steps), momentum, Nesterov's momentum, Adam and AdamW,
+//! each as PyTorch computes it. The [`optimizer`] module documents the rules and the steps to add
+//! one: a file in `optimizer/`, a variant of [`Optimizer`], and its flags in the CLI.
+//!
 //! ```
 //! use backprop_network::{Activation, Network};
 //! use backprop_optim::{run_restarts, Dataset, Init, NoObserver, RestartConfig, SgdConfig};
@@ -40,6 +45,7 @@ mod data;
 mod error;
 mod gradcheck;
 mod init;
+pub mod optimizer;
 mod restarts;
 mod sgd;
 
@@ -48,11 +54,12 @@ pub use data::Dataset;
 pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
 pub use init::{initialize, initialize_biases, Init};
+pub use optimizer::{Optimizer, OptimizerState};
 pub use restarts::{
     best_of, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run, RunSummary,
 };
 pub use sgd::{
-    accuracy, mean_loss, train, History, Momentum, NoObserver, Observer, Order, Schedule, SgdConfig,
+    accuracy, mean_loss, train, History, NoObserver, Observer, Order, Schedule, SgdConfig,
 };
 
 /// Serde for an `f64` that may be NaN or infinite: JSON has no such numbers, so they are written

@@ -10,7 +10,7 @@ use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use crate::{error::invalid, Dataset, Error, Result};
+use crate::{error::invalid, Dataset, Error, Optimizer, OptimizerState, Result};
 
 /// The order in which an epoch visits the samples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -88,20 +88,21 @@ impl Schedule {
     }
 }
 
-/// Momentum: a velocity `u` with `u <- mu u + g`; classical steps `W <- W - eta u`, Nesterov's
-/// steps `W <- W - eta (g + mu u)` (the form of Sutskever et al. 2013 as PyTorch writes it).
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Momentum {
-    /// The momentum coefficient `mu`, in `[0, 1)`.
-    pub mu: f64,
-    /// Nesterov's look-ahead form.
-    pub nesterov: bool,
+/// The momentum of reports and models written before [`Optimizer`]: `{"mu": .., "nesterov": ..}`
+/// in the `momentum` field, read into [`Optimizer::Momentum`] or [`Optimizer::Nesterov`].
+#[derive(Clone, Copy, Debug, serde::Deserialize)]
+struct LegacyMomentum {
+    mu: f64,
+    nesterov: bool,
 }
 
 /// The configuration of one SGD run.
 ///
 /// The default is the lecture's algorithm: one random sample per step (`batch_size` 1), a
-/// constant rate, no momentum, no weight decay.
+/// constant rate, plain SGD (no momentum), no weight decay.
+///
+/// Reports and models written before the `optimizer` field, with `"momentum": null` or
+/// `"momentum": {"mu": .., "nesterov": ..}`, still load: the momentum becomes the optimizer.
 ///
 /// ```
 /// use backprop_optim::SgdConfig;
@@ -110,6 +111,7 @@ pub struct Momentum {
 /// assert!(SgdConfig { learning_rate: -1.0, ..cfg }.validate().is_err());
 /// ```
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "SgdConfigWire")]
 pub struct SgdConfig {
     /// The learning rate `eta > 0`.
     pub learning_rate: f64,
@@ -119,9 +121,11 @@ pub struct SgdConfig {
     pub batch_size: usize,
     /// The sample order.
     pub order: Order,
-    /// Momentum, if any.
-    pub momentum: Option<Momentum>,
-    /// L2 weight decay `lambda`: adds `lambda W_i` to `dL/dW_i` (not to the biases).
+    /// The update rule and its settings.
+    pub optimizer: Optimizer,
+    /// Weight decay `lambda`, on the weights `W_i`, not the biases: L2, adding `lambda W_i` to
+    /// `dL/dW_i`, for every rule but AdamW, which decouples it (`W_i <- W_i - eta lambda W_i`
+    /// before its step).
     pub weight_decay: f64,
     /// The learning-rate schedule.
     pub schedule: Schedule,
@@ -130,7 +134,7 @@ pub struct SgdConfig {
     /// Early stopping: stop when the validation loss has not improved for this many epochs and
     /// restore the weights of the best epoch (needs a validation set).
     pub patience: Option<usize>,
-    /// Plain per-sample steps only (batch 1, no momentum, decay or clipping): the samples per
+    /// Plain per-sample steps only (batch 1, plain SGD, no decay or clipping): the samples per
     /// block of [`Network::sgd_block`], which gathers the first layer's products of a block into
     /// GEMMs. `Some(1)` takes plain steps, bit for bit those of [`Network::sgd_step`]; `None`
     /// leaves the choice to [`Network::sgd_block_size`] (blocks only for large first layers).
@@ -145,7 +149,7 @@ impl Default for SgdConfig {
             epochs: 100,
             batch_size: 1,
             order: Order::Shuffle,
-            momentum: None,
+            optimizer: Optimizer::Sgd,
             weight_decay: 0.0,
             schedule: Schedule::Constant,
             clip_norm: None,
@@ -173,14 +177,7 @@ impl SgdConfig {
         if self.batch_size == 0 {
             return Err(invalid("batch_size", "must be at least 1"));
         }
-        if let Some(m) = self.momentum {
-            if !(0.0..1.0).contains(&m.mu) {
-                return Err(invalid(
-                    "momentum",
-                    format!("must be in [0, 1), not {}", m.mu),
-                ));
-            }
-        }
+        self.optimizer.validate()?;
         if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
             return Err(invalid(
                 "weight_decay",
@@ -201,17 +198,71 @@ impl SgdConfig {
         self.schedule.validate()
     }
 
-    /// True for the lecture's plain step: one sample, no momentum, decay or clipping. Such runs
+    /// True for the lecture's plain step: one sample, plain SGD, no decay or clipping. Such runs
     /// take the fused steps of [`Network::sgd_session`].
     fn is_plain(&self) -> bool {
         self.batch_size == 1 && self.is_plain_update()
     }
 
-    /// True when a step is `W <- W - eta g` with the gradient as it is: no momentum, decay or
-    /// clipping. Mini-batches then take [`Network::sgd_batch`], which applies the update in its
-    /// backward pass.
+    /// True when a step is `W <- W - eta g` with the gradient as it is: a plain rule
+    /// ([`Optimizer::is_plain`]), no decay or clipping. Mini-batches then take
+    /// [`Network::sgd_batch`], which applies the update in its backward pass.
     fn is_plain_update(&self) -> bool {
-        self.momentum.is_none() && self.weight_decay == 0.0 && self.clip_norm.is_none()
+        self.optimizer.is_plain() && self.weight_decay == 0.0 && self.clip_norm.is_none()
+    }
+}
+
+/// [`SgdConfig`] as JSON has it, with the `momentum` field of configurations written before
+/// the `optimizer` field.
+#[derive(serde::Deserialize)]
+struct SgdConfigWire {
+    learning_rate: f64,
+    epochs: usize,
+    batch_size: usize,
+    order: Order,
+    #[serde(default)]
+    optimizer: Option<Optimizer>,
+    #[serde(default)]
+    momentum: Option<LegacyMomentum>,
+    weight_decay: f64,
+    schedule: Schedule,
+    clip_norm: Option<f64>,
+    patience: Option<usize>,
+    #[serde(default)]
+    block: Option<usize>,
+}
+
+impl TryFrom<SgdConfigWire> for SgdConfig {
+    type Error = String;
+
+    fn try_from(w: SgdConfigWire) -> std::result::Result<Self, String> {
+        let optimizer = match (w.optimizer, w.momentum) {
+            (Some(o), None) => o,
+            (None, None) => Optimizer::Sgd,
+            (
+                None,
+                Some(LegacyMomentum {
+                    mu,
+                    nesterov: false,
+                }),
+            ) => Optimizer::Momentum { mu },
+            (None, Some(LegacyMomentum { mu, nesterov: true })) => Optimizer::Nesterov { mu },
+            (Some(_), Some(_)) => {
+                return Err("both \"optimizer\" and the older \"momentum\" are given".to_owned())
+            }
+        };
+        Ok(SgdConfig {
+            learning_rate: w.learning_rate,
+            epochs: w.epochs,
+            batch_size: w.batch_size,
+            order: w.order,
+            optimizer,
+            weight_decay: w.weight_decay,
+            schedule: w.schedule,
+            clip_norm: w.clip_norm,
+            patience: w.patience,
+            block: w.block,
+        })
     }
 }
 
@@ -341,7 +392,7 @@ struct Stepper<T: Real> {
     ws: Workspace<T>,
     batch: Option<BatchWorkspace<T>>,
     grads: Gradients<T>,
-    velocity: Option<Gradients<T>>,
+    optimizer: OptimizerState<T>,
 }
 
 impl<T: Real> Stepper<T> {
@@ -363,39 +414,9 @@ impl<T: Real> Stepper<T> {
         }
     }
 
-    /// Weight decay, clipping and momentum on `self.grads`, then `W <- W - eta step`.
-    fn apply(&mut self, net: &mut Network<T>, cfg: &SgdConfig, eta: T) -> Result<()> {
-        if cfg.weight_decay > 0.0 {
-            let lambda = T::from_f64(cfg.weight_decay);
-            // Slices alternate W_0, b_0, W_1, ...: decay the weights, not the biases.
-            for (k, (g, w)) in self.grads.slices_mut().zip(net.params()).enumerate() {
-                if k % 2 == 0 {
-                    backprop_linalg::axpy(g, lambda, w);
-                }
-            }
-        }
-        if let Some(c) = cfg.clip_norm {
-            let norm = self.grads.norm().as_f64();
-            if norm > c {
-                self.grads.scale(T::from_f64(c / norm));
-            }
-        }
-        match (cfg.momentum, &mut self.velocity) {
-            (Some(m), Some(u)) => {
-                let mu = T::from_f64(m.mu);
-                u.scale(mu);
-                u.add_scaled(T::one(), &self.grads)?;
-                if m.nesterov {
-                    // g + mu u, built in the gradient buffer.
-                    self.grads.add_scaled(mu, u)?;
-                    net.update(-eta, &self.grads)?;
-                } else {
-                    net.update(-eta, u)?;
-                }
-            }
-            _ => net.update(-eta, &self.grads)?,
-        }
-        Ok(())
+    /// The optimizer's step with `self.grads` (decay, clipping, the rule).
+    fn apply(&mut self, net: &mut Network<T>, eta: T) -> Result<()> {
+        self.optimizer.step(net, &mut self.grads, eta)
     }
 }
 
@@ -446,7 +467,7 @@ pub fn train<T: Real>(
             None
         },
         grads: net.gradients(),
-        velocity: cfg.momentum.map(|_| net.gradients()),
+        optimizer: OptimizerState::new(net, cfg)?,
     };
     // Plain steps on a large first layer go in blocks (the workspace is made once, here).
     let block = cfg.block.unwrap_or_else(|| net.sgd_block_size()).min(m);
@@ -509,7 +530,7 @@ pub fn train<T: Real>(
                     history.diverged = true;
                     break 'epochs;
                 }
-                stepper.apply(net, cfg, eta)?;
+                stepper.apply(net, eta)?;
             }
         }
         let train_loss = eval.mean_loss(net, train)?;
@@ -665,10 +686,7 @@ mod tests {
                 ..Default::default()
             },
             SgdConfig {
-                momentum: Some(Momentum {
-                    mu: 1.0,
-                    nesterov: false,
-                }),
+                optimizer: Optimizer::Momentum { mu: 1.0 },
                 ..Default::default()
             },
             SgdConfig {
@@ -688,6 +706,71 @@ mod tests {
                 Err(Error::InvalidConfig { field: f, .. }) => assert_eq!(f, field),
                 other => panic!("{field}: {other:?}"),
             }
+        }
+    }
+
+    /// The JSON of a configuration as reports and models wrote it before the `optimizer` field.
+    fn legacy_json(momentum: &str) -> String {
+        format!(
+            r#"{{"learning_rate":0.5,"epochs":3,"batch_size":2,"order":"shuffle","momentum":{momentum},"weight_decay":0.001,"schedule":{{"kind":"constant"}},"clip_norm":null,"patience":null,"block":null}}"#
+        )
+    }
+
+    #[test]
+    fn configurations_written_before_the_optimizer_field_still_load() {
+        let cases = [
+            ("null", Optimizer::Sgd),
+            (
+                r#"{"mu":0.5,"nesterov":false}"#,
+                Optimizer::Momentum { mu: 0.5 },
+            ),
+            (
+                r#"{"mu":0.7,"nesterov":true}"#,
+                Optimizer::Nesterov { mu: 0.7 },
+            ),
+        ];
+        for (momentum, optimizer) in cases {
+            let cfg: SgdConfig = serde_json::from_str(&legacy_json(momentum)).unwrap();
+            let expected = SgdConfig {
+                learning_rate: 0.5,
+                epochs: 3,
+                batch_size: 2,
+                optimizer,
+                weight_decay: 0.001,
+                ..Default::default()
+            };
+            assert_eq!(cfg, expected, "{momentum}");
+            // Written again, it has the new field only, and reads back the same.
+            let json = serde_json::to_value(&cfg).unwrap();
+            assert!(json.get("momentum").is_none(), "{json}");
+            assert_eq!(json["optimizer"]["kind"], optimizer.name());
+            assert_eq!(serde_json::from_value::<SgdConfig>(json).unwrap(), cfg);
+        }
+        // Without either field: plain SGD. With both: refused, not guessed.
+        let neither = legacy_json("null").replace(r#""momentum":null,"#, "");
+        let cfg: SgdConfig = serde_json::from_str(&neither).unwrap();
+        assert_eq!(cfg.optimizer, Optimizer::Sgd);
+        let both = legacy_json(r#"{"mu":0.5,"nesterov":false}"#).replace(
+            r#""order""#,
+            r#""optimizer":{"kind":"adam","beta1":0.9,"beta2":0.999,"eps":1e-8},"order""#,
+        );
+        let err = serde_json::from_str::<SgdConfig>(&both).unwrap_err();
+        assert!(err.to_string().contains("both"), "{err}");
+    }
+
+    #[test]
+    fn every_optimizer_round_trips_through_json() {
+        for optimizer in Optimizer::ALL {
+            let cfg = SgdConfig {
+                optimizer,
+                ..Default::default()
+            };
+            let json = serde_json::to_string(&cfg).unwrap();
+            assert_eq!(
+                serde_json::from_str::<SgdConfig>(&json).unwrap(),
+                cfg,
+                "{json}"
+            );
         }
     }
 
