@@ -36,6 +36,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+pub mod basins;
 mod data;
 mod error;
 mod gradcheck;
