@@ -43,6 +43,7 @@ mod gradcheck;
 mod init;
 mod restarts;
 mod sgd;
+pub mod trace;
 
 pub use backprop_network::{Activation, Loss, Network, Real};
 pub use data::Dataset;
