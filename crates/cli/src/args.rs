@@ -321,10 +321,10 @@ pub struct BasinsArgs {
     pub data: Option<String>,
     /// Two restarts are one minimum when the loss barrier between them, aligned, is at most T
     /// (in units of the mean loss).
-    #[arg(long, value_name = "T", default_value_t = backprop_optim::basins::BasinsConfig::default().tolerance, value_parser = parse_nonnegative)]
+    #[arg(long, value_name = "T", default_value_t = backprop_optim::basins::BasinsConfig::default().tolerance, value_parser = parse_nonnegative, allow_negative_numbers = true)]
     pub tolerance: f64,
     /// A sigmoid or tanh unit is saturated when |s| exceeds this on more than half of the rows.
-    #[arg(long, value_name = "S", default_value_t = backprop_optim::basins::BasinsConfig::default().saturation, value_parser = parse_positive)]
+    #[arg(long, value_name = "S", default_value_t = backprop_optim::basins::BasinsConfig::default().saturation, value_parser = parse_positive, allow_negative_numbers = true)]
     pub saturation: f64,
     /// Write one row per restart (CSV).
     #[arg(long, value_name = "FILE")]

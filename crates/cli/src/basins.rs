@@ -353,7 +353,7 @@ impl Analysis {
             .filter(|x| x.is_finite())
             .fold(0.0_f64, f64::max)
             .max(1e-3)
-            * 1.1;
+            * 1.45;
         let mut chart = ChartBuilder::on(area)
             .caption(
                 "distance to the best, before and after alignment",
@@ -370,6 +370,7 @@ impl Analysis {
             .configure_mesh()
             .disable_x_mesh()
             .x_labels(n.min(40))
+            .x_label_style(("sans-serif", 11))
             .x_label_formatter(&|x| {
                 let k = x.round();
                 if (x - k).abs() < 1e-6 && k >= 0.0 && (k as usize) < labels.len() {
@@ -401,39 +402,31 @@ impl Analysis {
                 ])
                 .map_err(plot_error)?;
         }
-        // Legend entries, drawn off-chart.
+        // Legend entries only: empty series.
+        let first = GROUP_COLORS[0];
         chart
-            .draw_series([Circle::new((-10.0, -10.0), 4, gray.stroke_width(2))])
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
             .map_err(plot_error)?
             .label("before alignment")
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, gray.stroke_width(2)));
-        for (g, _) in self
-            .basins
-            .groups
-            .iter()
-            .enumerate()
-            .take(GROUP_COLORS.len())
-        {
-            let c = GROUP_COLORS[g];
-            chart
-                .draw_series([Circle::new((-10.0, -10.0), 4, c.filled())])
-                .map_err(plot_error)?
-                .label(format!("aligned, minimum {g}"))
-                .legend(move |(x, y)| Circle::new((x + 10, y), 4, c.filled()));
-        }
+        chart
+            .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
+            .map_err(plot_error)?
+            .label("after alignment, colour = minimum (as on the right)")
+            .legend(move |(x, y)| Circle::new((x + 10, y), 4, first.filled()));
         if self.rows.iter().any(|r| r.restart.is_none()) {
             let red = RGBColor(214, 39, 40);
             chart
-                .draw_series([Circle::new((-10.0, -10.0), 4, red.filled())])
+                .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(plot_error)?
-                .label("aligned, zero init")
+                .label("zero init, after alignment")
                 .legend(move |(x, y)| Circle::new((x + 10, y), 4, red.filled()));
         }
         chart
             .configure_series_labels()
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperLeft)
+            .position(SeriesLabelPosition::UpperRight)
             .draw()
             .map_err(plot_error)?;
         Ok(())
@@ -461,7 +454,7 @@ impl Analysis {
             .filter(|x| x.is_finite())
             .fold(0.0_f64, f64::max)
             .max(1e-6)
-            * 1.05;
+            * 1.6;
         let mut chart = ChartBuilder::on(area)
             .caption(
                 "loss on the straight segment from the best (t = 0) to each restart, aligned (t = 1)",
@@ -500,6 +493,51 @@ impl Analysis {
                     .map_err(plot_error)?;
             }
         }
+        for (g, group) in self
+            .basins
+            .groups
+            .iter()
+            .enumerate()
+            .take(GROUP_COLORS.len())
+        {
+            let c = GROUP_COLORS[g];
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(plot_error)?
+                .label(format!(
+                    "minimum {g}: {} restart{}, best loss {}",
+                    group.members.len(),
+                    if group.members.len() == 1 { "" } else { "s" },
+                    loss(group.best_score)
+                ))
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
+        }
+        if self.basins.groups.len() > GROUP_COLORS.len() {
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(plot_error)?
+                .label(format!(
+                    "(colours repeat after minimum {})",
+                    GROUP_COLORS.len() - 1
+                ))
+                .legend(|(x, y)| PathElement::new([(x, y), (x, y)], WHITE));
+        }
+        if self.rows.iter().any(|r| r.restart.is_none()) {
+            let red = RGBColor(214, 39, 40);
+            chart
+                .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
+                .map_err(plot_error)?
+                .label("zero init")
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], red.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font(("sans-serif", 12))
+            .position(SeriesLabelPosition::UpperRight)
+            .draw()
+            .map_err(plot_error)?;
         Ok(())
     }
 }
