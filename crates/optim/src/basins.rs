@@ -37,7 +37,8 @@
 //! swapped.layer_mut(0).bias_mut().swap(0, 1);
 //! swapped.layer_mut(1).weights_mut().swap_rows(0, 1);
 //! assert!(relative_distance(&swapped, &net) > 0.5);
-//! let data = Dataset::from_rows(&[vec![0.0, 1.0], vec![1.0, -1.0], vec![0.5, 0.2]], &[vec![0.0]; 3])?;
+//! let x = [vec![0.0, 1.0], vec![1.0, -1.0], vec![0.5, 0.2]];
+//! let data = Dataset::from_rows(&x, &vec![vec![0.0]; 3])?;
 //! let aligned = align(&swapped, &net, &data)?;
 //! assert_eq!(aligned.permutations, vec![vec![1, 0]]);
 //! assert_eq!(relative_distance(&aligned.network, &net), 0.0);
