@@ -80,9 +80,13 @@ pub fn run(args: &TraceArgs) -> Result<()> {
             .iter()
             .map(|lt| {
                 let g = &lt.dl_dw;
+                let layer = &net.layers()[lt.l - 1];
+                let w = layer.weights();
                 json!({
                     "l": lt.l,
-                    "activation": net.layers()[lt.l - 1].activation(),
+                    "activation": layer.activation(),
+                    "w": (0..w.nrows()).map(|z| (0..w.ncols()).map(|j| w[(z, j)]).collect::<Vec<f64>>()).collect::<Vec<_>>(),
+                    "b": layer.bias(),
                     "s": lt.s,
                     "v": lt.v,
                     "dl_dv": lt.dl_dv,
@@ -154,7 +158,28 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     out.push_str("\n\nforward: s_l = W_{l-1}^T v_{l-1} + b_{l-1}, v_l = σ(s_l)\n");
     for lt in &t.layers {
         let l = lt.l;
-        let act = net.layers()[l - 1].activation();
+        let layer = &net.layers()[l - 1];
+        let act = layer.activation();
+        let w = layer.weights();
+        let _ = writeln!(
+            out,
+            "  W_{} ({} x {}), row z is node z of layer {}:",
+            l - 1,
+            w.nrows(),
+            w.ncols(),
+            l - 1
+        );
+        for z in 0..w.nrows() {
+            let row: Vec<f64> = (0..w.ncols()).map(|j| w[(z, j)]).collect();
+            let _ = writeln!(out, "    {}", vector(&row));
+        }
+        let _ = writeln!(
+            out,
+            "  b_{} ({}) = {}",
+            l - 1,
+            layer.bias().len(),
+            vector(layer.bias())
+        );
         let _ = writeln!(out, "  s_{l} ({}) = {}", lt.s.len(), vector(&lt.s));
         let _ = writeln!(
             out,
