@@ -61,6 +61,8 @@ pub struct Analysis {
     pub config: BasinsConfig,
     /// Classification or regression.
     pub task: Task,
+    /// Whether the hidden units may be sign-flipped (tanh, identity, sigmoid).
+    pub flips: bool,
 }
 
 /// Reads a kept model, naming the restart on error.
@@ -164,6 +166,7 @@ pub fn analyze(report: &Report, data: Option<&str>, config: BasinsConfig) -> Res
         data_rows: dataset.len(),
         config,
         task: c.data.task,
+        flips: basins::flip_offset(c.network.activation).is_some(),
     })
 }
 
@@ -186,7 +189,7 @@ impl Analysis {
             self.source,
             self.data_rows,
             self.label(self.basins.best),
-            if self.rows.iter().any(|r| !r.health.is_empty()) { " and sign flips of tanh/identity units" } else { "" }
+            if self.flips { " and sign flips" } else { "" }
         );
         let _ = writeln!(
             out,
@@ -327,7 +330,7 @@ impl Analysis {
     pub fn svg(&self) -> Result<String> {
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (1200, 480)).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, (1200, 520)).into_drawing_area();
             root.fill(&WHITE).map_err(plot_error)?;
             let panels = root.split_evenly((1, 2));
             self.draw_distances(&panels[0])?;
@@ -337,10 +340,28 @@ impl Analysis {
         Ok(svg)
     }
 
+    /// The minima drawn in colour: the best's, then the largest (the rest are gray).
+    fn colored_groups(&self) -> Vec<usize> {
+        let mut g: Vec<usize> = (0..self.basins.groups.len()).collect();
+        g.sort_by_key(|&k| {
+            (
+                k != 0,
+                std::cmp::Reverse(self.basins.groups[k].members.len()),
+                k,
+            )
+        });
+        g.truncate(GROUP_COLORS.len());
+        g
+    }
+
     fn color(&self, i: usize) -> RGBColor {
         match self.rows[i].group {
-            Some(g) => GROUP_COLORS[g % GROUP_COLORS.len()],
-            None => RGBColor(214, 39, 40),
+            Some(g) => self
+                .colored_groups()
+                .iter()
+                .position(|&k| k == g)
+                .map_or(OTHER_COLOR, |p| GROUP_COLORS[p]),
+            None => ZERO_COLOR,
         }
     }
 
@@ -415,7 +436,7 @@ impl Analysis {
             .label("after alignment, colour = minimum (as on the right)")
             .legend(move |(x, y)| Circle::new((x + 10, y), 4, first.filled()));
         if self.rows.iter().any(|r| r.restart.is_none()) {
-            let red = RGBColor(214, 39, 40);
+            let red = ZERO_COLOR;
             chart
                 .draw_series(std::iter::empty::<Circle<(f64, f64), i32>>())
                 .map_err(plot_error)?
@@ -454,7 +475,7 @@ impl Analysis {
             .filter(|x| x.is_finite())
             .fold(0.0_f64, f64::max)
             .max(1e-6)
-            * 1.6;
+            * 1.9;
         let mut chart = ChartBuilder::on(area)
             .caption(
                 "loss on the straight segment from the best (t = 0) to each restart, aligned (t = 1)",
@@ -493,14 +514,10 @@ impl Analysis {
                     .map_err(plot_error)?;
             }
         }
-        for (g, group) in self
-            .basins
-            .groups
-            .iter()
-            .enumerate()
-            .take(GROUP_COLORS.len())
-        {
-            let c = GROUP_COLORS[g];
+        let colored = self.colored_groups();
+        for (p, &g) in colored.iter().enumerate() {
+            let group = &self.basins.groups[g];
+            let c = GROUP_COLORS[p];
             chart
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(plot_error)?
@@ -512,18 +529,18 @@ impl Analysis {
                 ))
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
         }
-        if self.basins.groups.len() > GROUP_COLORS.len() {
+        let others = self.basins.groups.len() - colored.len();
+        if others > 0 {
             chart
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(plot_error)?
-                .label(format!(
-                    "(colours repeat after minimum {})",
-                    GROUP_COLORS.len() - 1
-                ))
-                .legend(|(x, y)| PathElement::new([(x, y), (x, y)], WHITE));
+                .label(format!("{others} other minima"))
+                .legend(|(x, y)| {
+                    PathElement::new([(x, y), (x + 20, y)], OTHER_COLOR.stroke_width(2))
+                });
         }
         if self.rows.iter().any(|r| r.restart.is_none()) {
-            let red = RGBColor(214, 39, 40);
+            let red = ZERO_COLOR;
             chart
                 .draw_series(std::iter::empty::<PathElement<(f64, f64)>>())
                 .map_err(plot_error)?
@@ -544,17 +561,20 @@ impl Analysis {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-/// Colors of the minima, in order.
-const GROUP_COLORS: [RGBColor; 8] = [
+/// Colors of the minima drawn in colour (see `colored_groups`).
+const GROUP_COLORS: [RGBColor; 7] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
-    RGBColor(127, 127, 127),
     RGBColor(23, 190, 207),
 ];
+/// The other minima.
+const OTHER_COLOR: RGBColor = RGBColor(185, 185, 185);
+/// The zero-init baseline.
+const ZERO_COLOR: RGBColor = RGBColor(214, 39, 40);
 
 fn plot_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
     anyhow::anyhow!("cannot draw: {e}")
