@@ -94,6 +94,46 @@ Examples:
   backprop bench --net 784-128-10 --dtype f64 --batch 1
   taskset -c 1 backprop bench --net 784-256-10 --dtype f32 --batch 64")]
     Bench(crate::bench::BenchArgs),
+    /// Distinct minima among the restarts of a report, modulo hidden-unit symmetries, and the
+    /// health of their hidden units.
+    ///
+    /// Reads a report written by `restarts --keep-models --report FILE`. Aligns every restart to
+    /// the best one: each hidden layer's units are permuted (and, for tanh and identity units,
+    /// sign-flipped with their incoming weights, bias and outgoing weights) by an optimal
+    /// assignment (Hungarian algorithm) maximizing the correlation of the units' activations over
+    /// the data; the aligned network computes the same function. Then, per restart: the relative
+    /// parameter distance ||θ - θ_best|| / ||θ_best|| before and after alignment; the mean
+    /// absolute difference of the predictions and the fraction of rows whose predicted class
+    /// differs; the loss barrier, the largest excess of the mean loss over the straight line
+    /// between the end losses, at 21 points along the straight segment from the best to the
+    /// aligned restart.
+    ///
+    /// Distinct minima: restarts in order of score join the first group whose representative
+    /// (its best restart), aligned pairwise, has a barrier of at most --tolerance to them; else
+    /// they found a new group.
+    ///
+    /// Unit health per hidden layer, shown as dead/saturated/duplicate counts: dead = ReLU units
+    /// with s <= 0 on every row (never active); saturated = sigmoid and tanh units with |s| >
+    /// --saturation (default 4) on more than half of the rows; duplicate = units with another unit
+    /// of the layer of equal incoming weights and bias, within 1e-6 relative (copies, which get the
+    /// same updates forever: the zero-init baseline's hidden units are all duplicates).
+    #[command(after_help = "\
+Examples:
+  backprop restarts --keep-models --report xor.json
+  backprop basins xor.json
+  backprop basins spirals.json --csv basins.csv --plot basins.svg --tolerance 0.05")]
+    Basins(BasinsArgs),
+    /// One sample through the lecture's forward and backward passes, every number shown.
+    ///
+    /// For every layer l = 1..d: s_l = W_{l-1}^T v_{l-1} + b_{l-1}, v_l = σ(s_l), dL/dv_l (v_d - y
+    /// for the squared loss at the top, W_l delta_{l+1} below), delta_l = dL/dv_l ⊙ σ'(s_l),
+    /// dL/dW_{l-1} = v_{l-1} delta_l^T (n_{l-1} x n_l, column j is the gradient of w_{l-1,j}) and
+    /// dL/db_{l-1} = delta_l. The input is scaled as the model says; v_0 is the scaled input.
+    #[command(after_help = "\
+Examples:
+  backprop trace --model xor.json --data xor --row 0
+  backprop trace --model m.json --data test.csv --target species --row 3 --json")]
+    Trace(TraceArgs),
 }
 
 /// Where the data comes from and how it is read.
@@ -250,6 +290,10 @@ pub struct RestartsArgs {
     /// Save the best model.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Keep every restart's final network (and the zero-init baseline's) in the report, in the
+    /// model file's format, for `backprop basins` (needs --report).
+    #[arg(long)]
+    pub keep_models: bool,
 }
 
 /// `backprop train`.
@@ -278,6 +322,45 @@ pub struct TrainArgs {
     /// Draw the network's decision regions over the data (SVG; two-input data).
     #[arg(long, value_name = "FILE")]
     pub boundary: Option<PathBuf>,
+}
+
+/// `backprop basins`.
+#[derive(Debug, Args)]
+pub struct BasinsArgs {
+    /// A report written by `restarts --keep-models --report FILE`.
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// The data to measure on [default: the report's own, regenerated from its seed for a
+    /// built-in dataset; all rows].
+    #[arg(long, value_name = "PATH|NAME")]
+    pub data: Option<String>,
+    /// Two restarts are one minimum when the loss barrier between them, aligned, is at most T
+    /// (in units of the mean loss).
+    #[arg(long, value_name = "T", default_value_t = backprop_optim::basins::BasinsConfig::default().tolerance, value_parser = parse_nonnegative, allow_negative_numbers = true)]
+    pub tolerance: f64,
+    /// A sigmoid or tanh unit is saturated when |s| exceeds this on more than half of the rows.
+    #[arg(long, value_name = "S", default_value_t = backprop_optim::basins::BasinsConfig::default().saturation, value_parser = parse_positive, allow_negative_numbers = true)]
+    pub saturation: f64,
+    /// Write one row per restart (CSV).
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Draw the distances to the best before and after alignment, and the barrier curves (SVG).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+/// `backprop trace`.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Model and data.
+    #[command(flatten)]
+    pub input: ModelDataArgs,
+    /// The row to trace, from 0 (the first row after the header).
+    #[arg(long, value_name = "K")]
+    pub row: usize,
+    /// Print the numbers as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Data for a saved model.

@@ -118,6 +118,9 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         ("--out", args.out.as_deref()),
         ("--boundary", args.boundary.as_deref()),
     ])?;
+    if args.keep_models && args.report.is_none() {
+        bail!("--keep-models keeps the networks in the report: give --report FILE too");
+    }
     let mut cfg = restart_config(&setup, args.restarts, args.threads);
     cfg.only = shard.map(|s| s.restarts(args.restarts));
     let with_baseline = shard.is_none_or(|s| s.index == 0);
@@ -147,14 +150,18 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             &zero,
             &progress,
         )?;
-        e.runs
-            .first()
-            .map(|r| RunRecord::new(&r.summary, &r.history))
+        e.runs.first().map(|r| {
+            let mut record = RunRecord::new(&r.summary, &r.history);
+            record.model = args
+                .keep_models
+                .then(|| model_file(&setup.model, &r.network));
+            record
+        })
     } else {
         None
     };
     progress.finish();
-    let report = Report::new(
+    let mut report = Report::new(
         setup.config.clone(),
         shard,
         &experiment,
@@ -162,6 +169,11 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         &setup.model,
         started.elapsed().as_secs_f64(),
     );
+    if args.keep_models {
+        for (record, run) in report.runs.iter_mut().zip(&experiment.runs) {
+            record.model = Some(model_file(&setup.model, &run.network));
+        }
+    }
     finish_experiment(
         &report,
         args.report.as_deref(),
@@ -169,6 +181,13 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         args.out.as_deref(),
         args.boundary.as_deref().map(|b| (b, &setup.raw)),
     )
+}
+
+/// `network` with `model`'s names and scalings, as a model file.
+fn model_file(model: &Model, network: &backprop_optim::Network<f64>) -> crate::model::ModelFile {
+    let mut m = model.clone();
+    m.network = network.clone();
+    m.to_file()
 }
 
 /// Prints a report and writes what was asked for.
@@ -365,7 +384,7 @@ fn model_data(args: &ModelDataArgs) -> ModelData<'_> {
 }
 
 /// The rows of `data` scaled as the model was trained: inputs, and targets for regression.
-fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
+pub(crate) fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
     let mut xs = data.x.clone();
     let mut ys = data.y.clone();
     if let Some(s) = &model.input_scaling {

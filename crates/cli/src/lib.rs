@@ -26,6 +26,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub mod args;
+pub mod basins;
 pub mod bench;
 pub mod commands;
 pub mod data;
@@ -36,6 +37,7 @@ pub mod plot;
 mod progress;
 pub mod report;
 pub mod setup;
+pub mod trace;
 
 pub use commands::Failure;
 
@@ -91,6 +93,8 @@ where
         Command::Datasets => commands::datasets(),
         Command::Merge(a) => commands::merge(a),
         Command::Bench(a) => bench::run(a),
+        Command::Basins(a) => basins::run(a),
+        Command::Trace(a) => trace::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

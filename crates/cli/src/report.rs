@@ -78,6 +78,9 @@ pub struct RunRecord {
     /// Validation accuracy per epoch.
     #[serde(with = "vec_num")]
     pub validation_accuracy: Vec<f64>,
+    /// The run's final network as a model file (`restarts --keep-models`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelFile>,
 }
 
 impl RunRecord {
@@ -98,6 +101,7 @@ impl RunRecord {
             train_loss: history.train_loss.clone(),
             validation_loss: history.validation_loss.clone(),
             validation_accuracy: history.validation_accuracy.clone(),
+            model: None,
         }
     }
 
@@ -717,6 +721,7 @@ mod tests {
             train_loss: vec![1.0, score],
             validation_loss: Vec::new(),
             validation_accuracy: Vec::new(),
+            model: None,
         }
     }
 

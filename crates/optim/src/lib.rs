@@ -41,6 +41,7 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+pub mod basins;
 mod data;
 mod error;
 mod gradcheck;
@@ -48,6 +49,7 @@ mod init;
 pub mod optimizer;
 mod restarts;
 mod sgd;
+pub mod trace;
 
 pub use backprop_network::{Activation, Loss, Network, Real};
 pub use data::Dataset;
