@@ -42,6 +42,7 @@ mod gradcheck;
 mod init;
 mod restarts;
 mod sgd;
+pub mod stats;
 
 pub use backprop_network::{Activation, Loss, Network, Real};
 pub use data::Dataset;
@@ -49,7 +50,8 @@ pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
 pub use init::{initialize, initialize_biases, Init};
 pub use restarts::{
-    best_of, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run, RunSummary,
+    best_of, restart_rngs, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run,
+    RunSummary,
 };
 pub use sgd::{
     accuracy, mean_loss, train, History, Momentum, NoObserver, Observer, Order, Schedule, SgdConfig,
