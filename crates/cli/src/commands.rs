@@ -69,9 +69,13 @@ pub fn check_outputs(outputs: &[(&str, Option<&Path>)], inputs: &[(&str, &Path)]
     for (k, &(flag, path)) in given.iter().enumerate() {
         let shown = path.display();
         if let Some((other, p)) = given[..k].iter().find(|(_, p)| same_file(p, path)) {
+            let as_given = if *p == path {
+                String::new()
+            } else {
+                format!(" {}", p.display())
+            };
             bail!(
-                "{shown}: given to both {other} ({}) and {flag}: each output needs its own file",
-                p.display()
+                "{shown}: given to both {other}{as_given} and {flag}: each output needs its own file"
             );
         }
         if let Some((input, p)) = inputs.iter().find(|(_, p)| same_file(p, path)) {
