@@ -342,7 +342,7 @@ impl Statistics {
 
 /// A probability as a percentage, never rounded up to a certainty it is not: ">99.9%".
 fn chance(p: f64) -> String {
-    if p < 1.0 && p >= 0.9995 {
+    if (0.9995..1.0).contains(&p) {
         ">99.9%".to_owned()
     } else {
         percent(p)
@@ -492,17 +492,6 @@ impl Report {
             bail!("{source}: report version is not {VERSION}");
         }
         serde_json::from_str(text).map_err(|e| json_error(&source, &e))
-    }
-
-    /// The best model, with its names and scaling.
-    ///
-    /// # Errors
-    /// A report without a best restart, or whose model is invalid.
-    pub fn best_model(&self, source: &str) -> Result<Model> {
-        let best = self.best.as_ref().with_context(|| {
-            format!("{source}: no restart converged, so there is no best model")
-        })?;
-        Model::from_file(best.model.clone(), source)
     }
 
     /// The table of restarts, the best, the spread, the statistics and the baseline, as
