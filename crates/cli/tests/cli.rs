@@ -171,10 +171,13 @@ fn restarts_on_xor_shows_zero_init_failing_and_the_best_restart_solving_it() {
         let text = std::fs::read_to_string(dir.path().join(svg)).expect("svg written");
         assert!(text.starts_with("<svg"), "{svg}");
     }
-    // The zero-init run is in both panels of the plot, the curves and the histogram, though its
-    // loss is the worst (the histogram's axis stretches to it).
+    // The plot names the score it shows, marks the best restart and the zero-init run in a
+    // legend of its own.
     let plot = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
-    assert_eq!(plot.matches("zero init").count(), 2);
+    assert!(plot.contains("training loss per epoch"), "the score curve");
+    assert!(plot.contains(&format!("best (restart {best})")));
+    assert!(plot.contains("zero init"));
+    assert!(plot.contains("median of 6 restarts"));
     // The best model file is the report's best model.
     assert_eq!(json(&dir.path().join("best.json")), report["best"]["model"]);
 }
@@ -1708,4 +1711,47 @@ fn an_output_never_replaces_an_input() {
             "p-link.svg: given to both --plot p.svg and --boundary",
         );
     }
+}
+
+#[test]
+fn the_plot_notes_a_zero_init_run_far_off_the_restarts_instead_of_stretching_its_axis() {
+    let dir = temp();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "restarts",
+            "--restarts",
+            "4",
+            "--epochs",
+            "30",
+            "-q",
+            "--report",
+            "r.json",
+            "--plot",
+            "near.svg",
+        ],
+    );
+    // The same experiment as one shard, with a zero-init run far above the restarts.
+    let mut report = json(&d.join("r.json"));
+    report["shard"] = serde_json::json!({"index": 0, "count": 1});
+    report["baseline"]["score"] = serde_json::json!(5000.0);
+    report["baseline"]["final_train_loss"] = serde_json::json!(5000.0);
+    write(d, "part.json", &report.to_string());
+    ok(d, &["merge", "part.json", "--plot", "far.svg"]);
+    let far = std::fs::read_to_string(d.join("far.svg")).unwrap();
+    assert!(
+        far.contains("zero init: 5000.0000 \u{2192}"),
+        "a note at the right edge"
+    );
+    // The axis keeps to the restarts: no tick label near 5000.
+    assert!(
+        !far.contains(">5000<") && !far.contains(">1000<"),
+        "the axis is not stretched"
+    );
+    let near = std::fs::read_to_string(d.join("near.svg")).unwrap();
+    assert!(
+        !near.contains("zero init: "),
+        "no note when the run lies among the restarts"
+    );
 }
