@@ -188,7 +188,12 @@ fn note(
 
 /// A value for an annotation: 4 significant digits.
 fn value(x: f64) -> String {
-    crate::report::loss(x)
+    if x.is_finite() && x.abs() >= 1.0 && x.abs() < 1e5 {
+        let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+        format!("{x:.digits$}")
+    } else {
+        crate::report::loss(x)
+    }
 }
 
 /// The score curve of a run, the one the best is chosen by: validation loss per epoch where
@@ -347,14 +352,22 @@ fn draw_curves(area: &Area<'_>, report: &Report) -> Result<()> {
     };
     if let Some(b) = &report.baseline {
         let curve = score_curve(b);
-        chart
-            .draw_series(DashedLineSeries::new(
-                clipped(curve),
-                7,
-                5,
-                RED.stroke_width(2),
-            ))
-            .map_err(plot_error)?;
+        // Only the stretches inside the axis: a run off the range leaves no line on the frame.
+        let mut pieces: Vec<Vec<(usize, f64)>> = vec![Vec::new()];
+        for (e, &x) in curve.iter().enumerate() {
+            if x.is_finite() && x >= lo && x <= hi {
+                if let Some(p) = pieces.last_mut() {
+                    p.push((e + 1, x));
+                }
+            } else if pieces.last().is_some_and(|p| !p.is_empty()) {
+                pieces.push(Vec::new());
+            }
+        }
+        for piece in pieces.into_iter().filter(|p| p.len() > 1) {
+            chart
+                .draw_series(DashedLineSeries::new(piece, 7, 5, RED.stroke_width(2)))
+                .map_err(plot_error)?;
+        }
         if let Some(&last) = curve.iter().rev().find(|x| x.is_finite()) {
             if last > hi || last < lo {
                 let at = chart.backend_coord(&(epochs, if last > hi { hi } else { lo }));
