@@ -110,7 +110,8 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
     } else {
         &[1.0]
     };
-    let step = if decades > 8.0 { 2 } else { 1 };
+    // At most about eight decades labeled.
+    let step = (decades / 8.0).ceil().max(1.0) as i32;
     let mut ticks = Vec::new();
     let mut e = lo.log10().floor() as i32;
     while 10f64.powi(e) <= hi * 1.000_001 {
@@ -248,7 +249,7 @@ pub fn restarts_svg(report: &Report) -> Result<String> {
         let panels = charts.split_evenly((1, 2));
         draw_curves(&panels[0], report)?;
         draw_histogram(&panels[1], report)?;
-        let r = report.runs.len();
+        let r = report.runs.iter().filter(|r| !r.diverged).count();
         let mut items = vec![
             (Key::Line(BLUE, 2), format!("median of {r} restarts")),
             (Key::Band(BLUE, 0.35), "25-75%".to_owned()),
@@ -272,7 +273,20 @@ pub fn restarts_svg(report: &Report) -> Result<String> {
 
 fn draw_curves(area: &Area<'_>, report: &Report) -> Result<()> {
     let what = report.score_name();
-    let curves: Vec<&[f64]> = report.runs.iter().map(score_curve).collect();
+    // The restarts that diverged would stretch the axis to their last finite losses: they are
+    // counted in the caption instead.
+    let curves: Vec<&[f64]> = report
+        .runs
+        .iter()
+        .filter(|r| !r.diverged)
+        .map(score_curve)
+        .collect();
+    let diverged = report.runs.len() - curves.len();
+    let caption = if diverged > 0 {
+        format!("{what} per epoch ({diverged} diverged, not shown)")
+    } else {
+        format!("{what} per epoch")
+    };
     let epochs = curves.iter().map(|c| c.len()).max().unwrap_or(1).max(2);
     // Per epoch: min, 25%, median, 75%, max over the restarts still finite there.
     let mut bands: Vec<(usize, [f64; 5])> = Vec::with_capacity(epochs);
@@ -294,13 +308,31 @@ fn draw_curves(area: &Area<'_>, report: &Report) -> Result<()> {
         .fold((f64::INFINITY, 0.0_f64), |(lo, hi), (_, q)| {
             (lo.min(q[0]), hi.max(q[4]))
         });
+    // The zero-init run joins the axis when that at most doubles its span (in decades).
+    let zero = report.baseline.as_ref().map(|b| {
+        score_curve(b)
+            .iter()
+            .filter(|x| x.is_finite() && **x > 0.0)
+            .fold((f64::INFINITY, 0.0_f64), |(a, b), &x| (a.min(x), b.max(x)))
+    });
+    let (lo, hi) = match zero {
+        Some((a, b)) if a.is_finite() && lo.is_finite() && hi > lo => {
+            let (a, b) = (lo.min(a), hi.max(b));
+            if (b / a).ln() <= 2.0 * (hi / lo).ln() {
+                (a, b)
+            } else {
+                (lo, hi)
+            }
+        }
+        _ => (lo, hi),
+    };
     let (lo, hi) = if lo.is_finite() && hi > lo {
         padded(lo, hi, true)
     } else {
         (1e-3, 1.0)
     };
     let mut chart = ChartBuilder::on(area)
-        .caption(format!("{what} per epoch"), ("sans-serif", CAPTION))
+        .caption(caption, ("sans-serif", CAPTION))
         .margin(14)
         .x_label_area_size(44)
         .y_label_area_size(70)
@@ -947,6 +979,7 @@ mod tests {
         );
         // Many decades: every decade, then every other one.
         assert_eq!(log_ticks(1e-10, 1.0).len(), 6);
+        assert!(log_ticks(1e-12, 1e195).len() <= 9);
         // Too narrow for round mantissas: evenly spaced round numbers.
         let t = log_ticks(0.0612, 0.0639);
         assert!(t.len() >= 3, "{t:?}");

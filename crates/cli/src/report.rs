@@ -302,7 +302,7 @@ impl Statistics {
         );
         let n = &self.restarts_needed;
         let needed = match (n.at_p, n.at_lower) {
-            (None, _) => "none suffices: no restart succeeded".to_owned(),
+            (None, _) => "none can be given, no restart succeeded (m = 0)".to_owned(),
             (Some(k), lower) => {
                 let mut t = format!("{k} at p = {:.3}", s.p);
                 if s.count == s.restarts {

@@ -1455,7 +1455,7 @@ fn restarts_report_their_statistics_and_stats_recomputes_them() {
         all.stdout
     );
     let none = ok(d, &["stats", "r.json", "--success", "loss:0"]);
-    assert!(none.stdout.contains("none suffices"), "{}", none.stdout);
+    assert!(none.stdout.contains("none can be given"), "{}", none.stdout);
     bad(
         d,
         &["stats", "r.json", "--success", "best"],
