@@ -5,7 +5,7 @@
 //! `backprop-network` and `backprop-optim`, and prints or writes the results. The public modules
 //! are what the tests and benches use: the flags ([`args`]), CSV tables and built-in datasets
 //! ([`data`], [`datasets`]), the model file ([`model`]), the setup of a run from flags
-//! ([`setup`]) and the kernels' benchmark ([`bench`]); reports, their statistics and merging,
+//! ([`setup`]) and the kernels' benchmark ([`bench`](mod@bench)); reports, their statistics and merging,
 //! the subcommands and the SVG plots are private to the crate.
 //!
 //! ```

@@ -42,7 +42,7 @@ pub fn restart_seed(master: u64, i: usize) -> u64 {
 ///
 /// ```
 /// use backprop_optim::restart_rngs;
-/// use rand::Rng;
+/// use rand::RngExt;
 /// let (mut init, mut order) = restart_rngs(42, 3);
 /// let (mut init2, _) = restart_rngs(42, 3);
 /// let a: u64 = init.random();
