@@ -623,16 +623,24 @@ impl Report {
             None => out.push_str("best: none, every restart diverged\n"),
         }
         if let Some(s) = &self.spread {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "spread of the final {what} loss over {} converged restarts: min {}, median {}, max {}; {} of {} within 10% of the best",
+                "spread of the final {what} loss over {} converged restarts: min {}, median {}, max {}",
                 s.converged,
                 loss(s.min),
                 loss(s.median),
                 loss(s.max),
-                s.within_10_percent,
-                s.converged
             );
+            // With statistics, the success line says how many are near the best, and by what
+            // rule; without (a shard part, an older file), the old count.
+            if self.statistics.is_none() {
+                let _ = write!(
+                    out,
+                    "; {} of {} within 10% of the best",
+                    s.within_10_percent, s.converged
+                );
+            }
+            out.push('\n');
         }
         let diverged: Vec<String> = self
             .runs
