@@ -45,6 +45,8 @@ enum Key {
     Dashed(RGBColor),
     Band(RGBColor, f64),
     Bar(RGBColor),
+    /// Text alone, for what the chart does not draw.
+    Blank,
 }
 
 /// Draws `items` in one row, centred in `area` (a strip of its own below the charts).
@@ -79,6 +81,7 @@ fn legend(area: &Area<'_>, items: &[(Key, String)]) -> Result<()> {
                     c.mix(*alpha).filled(),
                 ))
                 .map_err(plot_error)?,
+            Key::Blank => {}
             Key::Bar(c) => area
                 .draw(&Rectangle::new(
                     [(x + 6, y - 8), (x + 22, y + 8)],
@@ -602,13 +605,22 @@ pub fn stats_svg(report: &Report) -> Result<String> {
         draw_best_of_k(&panels[1], report, stats)?;
         let s = &stats.success;
         let success = match threshold {
-            Some(t) => format!(
-                "success: score \u{2264} {} ({} of {})",
-                tick(t),
-                s.count,
-                s.restarts
+            Some(t) => (
+                Key::Dashed(GREEN),
+                format!(
+                    "success: score \u{2264} {} ({} of {})",
+                    tick(t),
+                    s.count,
+                    s.restarts
+                ),
             ),
-            None => format!("success: {} ({} of {})", s.criterion, s.count, s.restarts),
+            None => (
+                Key::Blank,
+                format!(
+                    "success: {} ({} of {}), not a score",
+                    s.criterion, s.count, s.restarts
+                ),
+            ),
         };
         legend(
             &strip,
@@ -617,7 +629,7 @@ pub fn stats_svg(report: &Report) -> Result<String> {
                     Key::Line(BLUE, 2),
                     "restarts with a score \u{2264} x".to_owned(),
                 ),
-                (Key::Dashed(GREEN), success),
+                success,
                 (Key::Line(ORANGE, 3), "expected best of k".to_owned()),
                 (Key::Line(GREEN, 2), "P(a success among k)".to_owned()),
             ],
