@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use backprop_network::{Activation, Loss};
+use backprop_optim::stats::Criterion;
 use backprop_optim::{Init, Optimizer, Schedule};
 use clap::{Args, Parser, Subcommand};
 
@@ -74,6 +75,17 @@ Example:
 Example:
   backprop datasets")]
     Datasets,
+    /// Statistics over the restarts of a report: successes, restarts needed, best of k.
+    ///
+    /// Recomputes from any report, merged ones included: how many restarts succeed (with an
+    /// exact Clopper-Pearson interval), how many restarts a success needs, and the expected
+    /// best of k random restarts for k = 1..R.
+    #[command(after_help = "\
+Examples:
+  backprop stats results.json
+  backprop stats results.json --success loss:0.01 --confidence 0.99
+  backprop stats merged.json --csv best-of-k.csv --plot stats.svg")]
+    Stats(StatsArgs),
     /// Combines the partial reports of a sharded experiment into one report.
     ///
     /// The parts are the reports written by `restarts --shard I/N --report FILE` for I = 0..N-1
@@ -294,6 +306,50 @@ pub struct RestartsArgs {
     /// model file's format, for `backprop basins` (needs --report).
     #[arg(long)]
     pub keep_models: bool,
+    /// The success criterion and the level of the statistics.
+    #[command(flatten)]
+    pub stats: StatsFlags,
+}
+
+/// How the statistics over the restarts count a success, and at what level.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct StatsFlags {
+    /// When a restart succeeds: auto (below the largest gap of a decade or more in the sorted
+    /// scores, else within:0.1), within:EPS (at most (1+EPS) times the best score), loss:X
+    /// (a score of at most X), accuracy:X (an accuracy of at least X).
+    #[arg(long, value_name = "CRITERION", default_value = "auto", value_parser = parse_criterion)]
+    pub success: Criterion,
+    /// The level of the interval for p and of the restarts needed.
+    #[arg(long, value_name = "C", default_value_t = 0.95, value_parser = parse_confidence)]
+    pub confidence: f64,
+}
+
+/// `backprop stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// A report written by `restarts --report` or `merge --report`.
+    #[arg(value_name = "REPORT")]
+    pub report: PathBuf,
+    /// The success criterion and the level.
+    #[command(flatten)]
+    pub stats: StatsFlags,
+    /// Write the best-of-k curve as CSV: k, expected best score, probability of a success.
+    #[arg(long, value_name = "FILE")]
+    pub csv: Option<PathBuf>,
+    /// Draw the ECDF of the scores and the best-of-k curve (SVG).
+    #[arg(long, value_name = "FILE")]
+    pub plot: Option<PathBuf>,
+}
+
+fn parse_criterion(s: &str) -> Result<Criterion, String> {
+    s.parse::<Criterion>().map_err(|e| e.to_string())
+}
+
+fn parse_confidence(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x > 0.0 && x < 1.0 => Ok(x),
+        _ => Err("must be a number in (0, 1), as 0.95".to_owned()),
+    }
 }
 
 /// `backprop train`.
@@ -439,6 +495,9 @@ pub struct MergeArgs {
     /// Save the best model.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The success criterion and the level of the statistics.
+    #[command(flatten)]
+    pub stats: StatsFlags,
 }
 
 /// Hidden widths; empty for none.
@@ -561,5 +620,9 @@ mod tests {
         assert!(parse_positive("nan").is_err());
         assert_eq!(parse_shard("1/4"), Ok((1, 4)));
         assert!(parse_shard("4/4").is_err());
+        assert_eq!(parse_confidence("0.99"), Ok(0.99));
+        assert!(parse_confidence("1").is_err() && parse_confidence("0").is_err());
+        assert_eq!(parse_criterion("loss:0.5"), Ok(Criterion::Loss(0.5)));
+        assert!(parse_criterion("best").is_err());
     }
 }

@@ -586,10 +586,15 @@ fn plot_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Err
 /// Bad input (a report without kept models among it).
 pub fn run(args: &BasinsArgs) -> Result<()> {
     let report = Report::load(&args.report)?;
-    check_outputs(&[
-        ("--csv", args.csv.as_deref()),
-        ("--plot", args.plot.as_deref()),
-    ])?;
+    let mut inputs = vec![("REPORT", args.report.as_path())];
+    inputs.extend(args.data.as_deref().and_then(crate::commands::data_input));
+    check_outputs(
+        &[
+            ("--csv", args.csv.as_deref()),
+            ("--plot", args.plot.as_deref()),
+        ],
+        &inputs,
+    )?;
     let config = BasinsConfig {
         tolerance: args.tolerance,
         saturation: args.saturation,

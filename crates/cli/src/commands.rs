@@ -7,11 +7,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use backprop_optim::{self as optim, Dataset, Init, RestartConfig};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 
 use crate::args::{
-    EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs, TrainArgs,
+    EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs, StatsArgs,
+    TrainArgs,
 };
 use crate::data::{Labeled, Task};
 use crate::datasets::BUILTINS;
@@ -53,21 +52,37 @@ fn check_boundary(setup: &Setup, boundary: Option<&Path>) -> Result<()> {
 }
 
 /// Fails before any work when an output file cannot be written: a path that is a directory, in
-/// a directory that does not exist or cannot be written, or named by two flags (the second file
-/// would replace the first). So a bad path never costs a training run, nor leaves the other
-/// outputs of a failed command behind.
+/// a directory that does not exist or cannot be written, named by two flags (the second file
+/// would replace the first), or naming one of the command's `inputs` (an output never replaces
+/// the data, a model or a report it was made from). Paths are compared as files, after
+/// resolving links: `out.json` and a link to it are the same file. So a bad path never costs a
+/// training run, nor leaves the other outputs of a failed command behind.
 ///
 /// # Errors
-/// The first output that cannot be written, by flag and path.
-pub fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
+/// The first output that cannot be written, by flag and path, and the input or output it
+/// collides with.
+pub fn check_outputs(outputs: &[(&str, Option<&Path>)], inputs: &[(&str, &Path)]) -> Result<()> {
     let given: Vec<(&str, &Path)> = outputs
         .iter()
         .filter_map(|&(flag, path)| path.map(|p| (flag, p)))
         .collect();
     for (k, &(flag, path)) in given.iter().enumerate() {
         let shown = path.display();
-        if let Some((other, _)) = given[..k].iter().find(|(_, p)| *p == path) {
-            bail!("{shown}: given to both {other} and {flag}: each output needs its own file");
+        if let Some((other, p)) = given[..k].iter().find(|(_, p)| same_file(p, path)) {
+            let as_given = if *p == path {
+                String::new()
+            } else {
+                format!(" {}", p.display())
+            };
+            bail!(
+                "{shown}: given to both {other}{as_given} and {flag}: each output needs its own file"
+            );
+        }
+        if let Some((input, p)) = inputs.iter().find(|(_, p)| same_file(p, path)) {
+            bail!(
+                "{shown}: {flag} names the input {input} {}: an output never replaces an input, choose another file",
+                p.display()
+            );
         }
         if path.is_dir() {
             bail!("{shown}: is a directory: {flag} needs a file name");
@@ -84,6 +99,43 @@ pub fn check_outputs(outputs: &[(&str, Option<&Path>)]) -> Result<()> {
             .with_context(|| format!("{shown}: cannot write in {} ({flag})", dir.display()))?;
     }
     Ok(())
+}
+
+/// Whether `a` and `b` name the same file once links are resolved: the same canonical path
+/// (for a file not yet there, its canonical directory and its name), or on Unix the same device
+/// and inode (hard links).
+fn same_file(a: &Path, b: &Path) -> bool {
+    if resolved(a) == resolved(b) {
+        return true;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+            return x.dev() == y.dev() && x.ino() == y.ino();
+        }
+    }
+    false
+}
+
+/// `path` with every link resolved, as far as it exists.
+fn resolved(path: &Path) -> std::path::PathBuf {
+    if let Ok(p) = std::fs::canonicalize(path) {
+        return p;
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(d), Some(name)) => d.join(name),
+        _ => path.to_path_buf(),
+    }
+}
+
+/// The data file among a command's inputs, unless `data` names a built-in dataset.
+pub(crate) fn data_input(data: &str) -> Option<(&'static str, &Path)> {
+    (!setup::is_builtin(data)).then(|| ("--data", Path::new(data)))
 }
 
 /// The configuration of `restarts` restarts (`run_restarts` starts no more threads than runs).
@@ -112,12 +164,16 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
     if shard.is_some() && args.report.is_none() {
         bail!("--shard runs part of an experiment: give --report FILE for its partial report");
     }
-    check_outputs(&[
-        ("--report", args.report.as_deref()),
-        ("--plot", args.plot.as_deref()),
-        ("--out", args.out.as_deref()),
-        ("--boundary", args.boundary.as_deref()),
-    ])?;
+    let inputs: Vec<(&str, &Path)> = data_input(&args.training.data.data).into_iter().collect();
+    check_outputs(
+        &[
+            ("--report", args.report.as_deref()),
+            ("--plot", args.plot.as_deref()),
+            ("--out", args.out.as_deref()),
+            ("--boundary", args.boundary.as_deref()),
+        ],
+        &inputs,
+    )?;
     if args.keep_models && args.report.is_none() {
         bail!("--keep-models keeps the networks in the report: give --report FILE too");
     }
@@ -174,6 +230,7 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             record.model = Some(model_file(&setup.model, &run.network));
         }
     }
+    report.compute_statistics(args.stats.success, args.stats.confidence)?;
     finish_experiment(
         &report,
         args.report.as_deref(),
@@ -258,10 +315,15 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
     check_boundary(&setup, args.boundary.as_deref())?;
-    check_outputs(&[
-        ("--out", args.out.as_deref()),
-        ("--boundary", args.boundary.as_deref()),
-    ])?;
+    let mut inputs: Vec<(&str, &Path)> = data_input(&args.training.data.data).into_iter().collect();
+    inputs.extend(args.from.as_deref().map(|p| ("--from", p)));
+    check_outputs(
+        &[
+            ("--out", args.out.as_deref()),
+            ("--boundary", args.boundary.as_deref()),
+        ],
+        &inputs,
+    )?;
     let cfg = restart_config(&setup, args.restarts, args.threads);
     let progress = Progress::new(args.restarts, cfg.sgd.epochs, args.training.quiet);
     let mut kept = None;
@@ -286,8 +348,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         Some(_) => {
             // A warm start: restart 0's sample order, from the saved weights.
             let mut network = setup.template.clone();
-            let mut rng = ChaCha8Rng::seed_from_u64(optim::restart_seed(cfg.seed, 0));
-            rng.set_stream(1);
+            let (_, mut rng) = optim::restart_rngs(cfg.seed, 0);
             let history = optim::train(
                 &mut network,
                 &setup.train,
@@ -403,7 +464,9 @@ pub(crate) fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f6
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
     let data = load_for_model(model_data(&args.input), &model, false)?;
-    check_outputs(&[("--out", args.out.as_deref())])?;
+    let mut inputs = vec![("--model", args.input.model.as_path())];
+    inputs.extend(data_input(&args.input.data));
+    check_outputs(&[("--out", args.out.as_deref())], &inputs)?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let n_d = model.network.outputs();
     let mut header: Vec<String> = Vec::new();
@@ -618,17 +681,21 @@ pub fn datasets() -> Result<()> {
 /// # Errors
 /// Unreadable parts; parts that do not make one experiment.
 pub fn merge(args: &MergeArgs) -> Result<()> {
+    let inputs: Vec<(&str, &Path)> = args.parts.iter().map(|p| ("part", p.as_path())).collect();
+    check_outputs(
+        &[
+            ("--report", args.report.as_deref()),
+            ("--plot", args.plot.as_deref()),
+            ("--out", args.out.as_deref()),
+        ],
+        &inputs,
+    )?;
     let parts = args
         .parts
         .iter()
         .map(|p| Ok((p.display().to_string(), Report::load(p)?)))
         .collect::<Result<Vec<_>>>()?;
-    let merged = report::merge(&parts)?;
-    check_outputs(&[
-        ("--report", args.report.as_deref()),
-        ("--plot", args.plot.as_deref()),
-        ("--out", args.out.as_deref()),
-    ])?;
+    let merged = report::merge(&parts, args.stats.success, args.stats.confidence)?;
     finish_experiment(
         &merged,
         args.report.as_deref(),
@@ -636,4 +703,64 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         args.out.as_deref(),
         None,
     )
+}
+
+/// `backprop stats`.
+///
+/// # Errors
+/// An unreadable report, a shard part, a report without runs; an output that cannot be
+/// written.
+pub fn stats(args: &StatsArgs) -> Result<()> {
+    check_outputs(
+        &[
+            ("--csv", args.csv.as_deref()),
+            ("--plot", args.plot.as_deref()),
+        ],
+        &[("REPORT", args.report.as_path())],
+    )?;
+    let source = args.report.display().to_string();
+    let mut report = Report::load(&args.report)?;
+    if let Some(s) = report.shard {
+        bail!(
+            "{source}: shard {}/{} of an experiment: merge the parts first (backprop merge), then ask for its statistics",
+            s.index,
+            s.count
+        );
+    }
+    if report.runs.is_empty() {
+        bail!("{source}: no restarts");
+    }
+    report
+        .compute_statistics(args.stats.success, args.stats.confidence)
+        .with_context(|| source.clone())?;
+    let statistics = report
+        .statistics
+        .as_ref()
+        .context("a whole report with runs has statistics")?;
+    let c = &report.config;
+    let mut text = format!(
+        "{source}: {} restarts on {}, {} loss per restart (infinite when diverged)\n",
+        report.runs.len(),
+        c.data.source,
+        report.score_name().trim_end_matches(" loss"),
+    );
+    text.push_str(&statistics.render(report.score_name()));
+    print(&text)?;
+    if let Some(path) = &args.csv {
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        csv.write_record(["k", "expected", "p_success"])?;
+        for b in &statistics.best_of_k {
+            csv.write_record([
+                b.k.to_string(),
+                format!("{:?}", b.expected),
+                format!("{:?}", b.p_success),
+            ])?;
+        }
+        let bytes = csv.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?;
+        write_atomic(path, &bytes)?;
+    }
+    if let Some(path) = &args.plot {
+        write_atomic(path, plot::stats_svg(&report)?.as_bytes())?;
+    }
+    Ok(())
 }

@@ -2,10 +2,11 @@
 //! and pictures.
 //!
 //! The binary is thin: [`run`] parses the flags (clap), loads data and models, calls
-//! `backprop-network` and `backprop-optim`, and prints or writes the results. The modules here
-//! hold what a command line needs around the library: CSV tables and built-in datasets
-//! ([`data`], [`datasets`]), the model file ([`model`]), reports and their merging ([`report`]),
-//! and SVG plots ([`plot`]).
+//! `backprop-network` and `backprop-optim`, and prints or writes the results. The public modules
+//! are what the tests and benches use: the flags ([`args`]), CSV tables and built-in datasets
+//! ([`data`], [`datasets`]), the model file ([`model`]), the setup of a run from flags
+//! ([`setup`]) and the kernels' benchmark ([`bench`](mod@bench)); reports, their statistics and merging,
+//! the subcommands and the SVG plots are private to the crate.
 //!
 //! ```
 //! use backprop_cli::data::{Selection, Task};
@@ -28,14 +29,14 @@ use clap::Parser;
 pub mod args;
 pub mod basins;
 pub mod bench;
-pub mod commands;
+pub(crate) mod commands;
 pub mod data;
 pub mod datasets;
 pub mod model;
-pub mod output;
-pub mod plot;
+pub(crate) mod output;
+pub(crate) mod plot;
 mod progress;
-pub mod report;
+pub(crate) mod report;
 pub mod setup;
 pub mod trace;
 
@@ -92,6 +93,7 @@ where
         Command::Gradcheck(a) => commands::gradcheck(a),
         Command::Datasets => commands::datasets(),
         Command::Merge(a) => commands::merge(a),
+        Command::Stats(a) => commands::stats(a),
         Command::Bench(a) => bench::run(a),
         Command::Basins(a) => basins::run(a),
         Command::Trace(a) => trace::run(a),

@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
+use backprop_optim as optim;
+use backprop_optim::stats::{self, Criterion, Outcome};
 use backprop_optim::{
     Experiment, History, Init, Optimizer, Order, RunSummary, Schedule, SgdConfig,
 };
@@ -109,6 +111,35 @@ impl RunRecord {
     pub fn accuracy(&self) -> Option<f64> {
         self.final_validation_accuracy.or(self.train_accuracy)
     }
+
+    /// The run's summary, as the library gave it (for the library's rules over runs).
+    pub fn summary(&self) -> RunSummary {
+        RunSummary {
+            index: self.restart,
+            seed: self.seed,
+            final_train_loss: self.final_train_loss,
+            final_validation_loss: self.final_validation_loss,
+            final_validation_accuracy: self.final_validation_accuracy,
+            train_accuracy: self.train_accuracy,
+            epochs: self.epochs,
+            diverged: self.diverged,
+            seconds: self.seconds,
+            score: self.score,
+        }
+    }
+
+    /// What the statistics over the restarts take of the run: its score (infinite when it
+    /// diverged) and its accuracy.
+    pub fn outcome(&self) -> Outcome {
+        Outcome {
+            score: if self.diverged {
+                f64::INFINITY
+            } else {
+                self.score
+            },
+            accuracy: self.accuracy(),
+        }
+    }
 }
 
 /// The spread of the scores of the restarts that did not diverge.
@@ -155,6 +186,182 @@ impl Spread {
     }
 }
 
+/// The statistics over the restarts of a whole report, as written: see [`stats`] for the
+/// formulas. Non-finite numbers (an infinite expected best) are written as the report writes
+/// them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Statistics {
+    /// The successes and the probability of one.
+    pub success: SuccessRecord,
+    /// How many restarts give a success at the confidence.
+    pub restarts_needed: NeededRecord,
+    /// The best of `k` random restarts, `k = 1..R`.
+    pub best_of_k: Vec<BestOfKRecord>,
+    /// Whether `auto` chose the criterion (said in the terminal, not written: the criterion in
+    /// the file is in numbers).
+    #[serde(skip)]
+    pub auto: bool,
+}
+
+/// `statistics.success`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SuccessRecord {
+    /// The criterion used, in numbers (`auto` resolved), as `--success` reads it.
+    pub criterion: String,
+    /// `m`, the restarts that succeeded.
+    pub count: usize,
+    /// `R`.
+    pub restarts: usize,
+    /// `p = m / R`.
+    #[serde(with = "num")]
+    pub p: f64,
+    /// The exact Clopper-Pearson interval for `p`, `[lo, hi]`.
+    #[serde(with = "vec_num")]
+    pub interval: Vec<f64>,
+    /// The level of the interval and of the restarts needed.
+    #[serde(with = "num")]
+    pub confidence: f64,
+}
+
+/// `statistics.restarts_needed`: `null` when no number of restarts suffices (`m = 0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct NeededRecord {
+    /// At `p` (1 when every restart succeeded).
+    pub at_p: Option<u64>,
+    /// At the interval's lower end, the conservative figure.
+    pub at_lower: Option<u64>,
+}
+
+/// One point of `statistics.best_of_k`.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct BestOfKRecord {
+    /// `k`.
+    pub k: usize,
+    /// The expected best score of `k` random restarts (infinite when `k` can all diverge).
+    #[serde(with = "num")]
+    pub expected: f64,
+    /// The probability that `k` random restarts hold a success.
+    #[serde(with = "num")]
+    pub p_success: f64,
+}
+
+impl Statistics {
+    /// The statistics of `runs` under `criterion` at `confidence`.
+    ///
+    /// # Errors
+    /// No runs, a confidence outside (0, 1), `accuracy:X` for regression.
+    pub fn of(runs: &[RunRecord], criterion: Criterion, confidence: f64) -> Result<Statistics> {
+        let outcomes: Vec<Outcome> = runs.iter().map(RunRecord::outcome).collect();
+        let s = stats::statistics(&outcomes, criterion, confidence)?;
+        Ok(Statistics {
+            success: SuccessRecord {
+                criterion: s.success.criterion.to_string(),
+                count: s.success.count,
+                restarts: s.success.restarts,
+                p: s.success.p,
+                interval: vec![s.success.interval.0, s.success.interval.1],
+                confidence,
+            },
+            restarts_needed: NeededRecord {
+                at_p: s.restarts_needed.at_p,
+                at_lower: s.restarts_needed.at_lower,
+            },
+            best_of_k: s
+                .best_of_k
+                .iter()
+                .map(|b| BestOfKRecord {
+                    k: b.k,
+                    expected: b.expected,
+                    p_success: b.p_success,
+                })
+                .collect(),
+            auto: s.success.auto,
+        })
+    }
+
+    /// The lower end of the interval.
+    pub fn lower(&self) -> f64 {
+        self.success.interval.first().copied().unwrap_or(0.0)
+    }
+
+    /// The upper end of the interval.
+    pub fn upper(&self) -> f64 {
+        self.success.interval.get(1).copied().unwrap_or(1.0)
+    }
+
+    /// The short block printed after the table: successes, restarts needed, and the best of
+    /// `k` at powers of two; `what` names the score ("validation loss").
+    pub fn render(&self, what: &str) -> String {
+        let mut out = String::new();
+        let s = &self.success;
+        let level = percent_level(s.confidence);
+        let _ = writeln!(
+            out,
+            "success ({}{}): {} of {} restarts, p = {:.3}, {level} interval [{:.3}, {:.3}] (Clopper-Pearson)",
+            if self.auto { "auto: " } else { "" },
+            s.criterion,
+            s.count,
+            s.restarts,
+            s.p,
+            self.lower(),
+            self.upper(),
+        );
+        let n = &self.restarts_needed;
+        let needed = match (n.at_p, n.at_lower) {
+            (None, _) => "none can be given, no restart succeeded (m = 0)".to_owned(),
+            (Some(k), lower) => {
+                let mut t = format!("{k} at p = {:.3}", s.p);
+                if s.count == s.restarts {
+                    t.push_str(" (every restart succeeded)");
+                }
+                match lower {
+                    Some(kl) => {
+                        let _ = write!(t, ", {kl} at the lower end {:.3}", self.lower());
+                    }
+                    None => t.push_str(", none at the lower end 0"),
+                }
+                t
+            }
+        };
+        let _ = writeln!(
+            out,
+            "restarts needed for a success with probability {level}: {needed}"
+        );
+        let r = self.best_of_k.len();
+        let mut ks: Vec<usize> = std::iter::successors(Some(1usize), |k| k.checked_mul(2))
+            .take_while(|&k| k < r)
+            .collect();
+        ks.push(r);
+        let points: Vec<String> = ks
+            .iter()
+            .filter_map(|&k| self.best_of_k.get(k - 1))
+            .map(|b| format!("{} {} ({})", b.k, loss(b.expected), chance(b.p_success)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "best of k random restarts, expected {what} (P success): {}",
+            points.join(", ")
+        );
+        out
+    }
+}
+
+/// A probability as a percentage, never rounded up to a certainty it is not: ">99.9%".
+fn chance(p: f64) -> String {
+    if (0.9995..1.0).contains(&p) {
+        ">99.9%".to_owned()
+    } else {
+        percent(p)
+    }
+}
+
+/// A confidence as a percentage without needless digits: 0.95 as "95%", 0.995 as "99.5%".
+fn percent_level(c: f64) -> String {
+    let x = 100.0 * c;
+    let rounded = (x * 1e6).round() / 1e6;
+    format!("{rounded}%")
+}
+
 /// The best restart and its model.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Best {
@@ -186,6 +393,10 @@ pub struct Report {
     pub best: Option<Best>,
     /// The spread of the scores.
     pub spread: Option<Spread>,
+    /// The statistics over the restarts (whole reports; absent from shard parts and older
+    /// files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<Statistics>,
     /// Wall-clock seconds of the whole experiment (the longest shard after a merge).
     pub seconds: f64,
 }
@@ -225,7 +436,31 @@ impl Report {
             baseline,
             best,
             spread,
+            statistics: None,
             seconds,
+        }
+    }
+
+    /// Recomputes [`Report::statistics`] under `criterion` at `confidence`, for a whole report
+    /// with runs (a shard part keeps none: its restarts are not the experiment's).
+    ///
+    /// # Errors
+    /// As [`Statistics::of`].
+    pub fn compute_statistics(&mut self, criterion: Criterion, confidence: f64) -> Result<()> {
+        self.statistics = if self.shard.is_none() && !self.runs.is_empty() {
+            Some(Statistics::of(&self.runs, criterion, confidence)?)
+        } else {
+            None
+        };
+        Ok(())
+    }
+
+    /// What the score is: "validation loss" with a split, else "training loss".
+    pub fn score_name(&self) -> &'static str {
+        if self.config.data.validation_rows > 0 {
+            "validation loss"
+        } else {
+            "training loss"
         }
     }
 
@@ -265,23 +500,25 @@ impl Report {
         serde_json::from_str(text).map_err(|e| json_error(&source, &e))
     }
 
-    /// The best model, with its names and scaling.
-    ///
-    /// # Errors
-    /// A report without a best restart, or whose model is invalid.
-    pub fn best_model(&self, source: &str) -> Result<Model> {
-        let best = self.best.as_ref().with_context(|| {
-            format!("{source}: no restart converged, so there is no best model")
-        })?;
-        Model::from_file(best.model.clone(), source)
+    /// The table of restarts, the best, the spread, the statistics and the baseline, as
+    /// printed.
+    pub fn render(&self) -> String {
+        let mut out = self.render_header();
+        out.push('\n');
+        out.push_str(&self.render_table());
+        out.push('\n');
+        out.push_str(&self.render_summary());
+        if let Some(s) = &self.statistics {
+            out.push_str(&s.render(self.score_name()));
+        }
+        out.push_str(&self.render_baseline());
+        out
     }
 
-    /// The table of restarts, the best, the spread and the baseline, as printed.
-    pub fn render(&self) -> String {
+    /// What was run: data, network, SGD, and the shard.
+    fn render_header(&self) -> String {
         let mut out = String::new();
         let c = &self.config;
-        let classification = c.data.task == Task::Classification;
-        let validation = c.data.validation_rows > 0;
         let widths: Vec<String> = c.network.widths.iter().map(usize::to_string).collect();
         let _ = writeln!(
             out,
@@ -315,34 +552,37 @@ impl Report {
             let _ = writeln!(out, "    {}", extras.join(", "));
         }
         if let Some(s) = self.shard {
+            let indices: Vec<String> = self.runs.iter().map(|r| r.restart.to_string()).collect();
             let _ = writeln!(
                 out,
                 "shard {}/{}: restarts {} (partial report; combine with backprop merge)",
                 s.index,
                 s.count,
-                self.runs
-                    .iter()
-                    .map(|r| r.restart.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
+                indices.join(",")
             );
         }
-        out.push('\n');
+        out
+    }
+
+    /// One row per restart, the best marked with `*`.
+    fn render_table(&self) -> String {
+        let mut out = String::new();
+        let classification = self.config.data.task == Task::Classification;
+        let validation = self.config.data.validation_rows > 0;
         let mut header = format!("{:>7}  {:>20}  {:>11}", "restart", "seed", "train loss");
         if validation {
             let _ = write!(header, "  {:>11}", "val loss");
         }
         if classification {
-            let _ = write!(
-                header,
-                "  {:>9}",
-                if validation { "val acc" } else { "train acc" }
-            );
+            let acc = if validation { "val acc" } else { "train acc" };
+            let _ = write!(header, "  {acc:>9}");
         }
         let _ = write!(header, "  {:>6}  {:>8}", "epochs", "diverged");
         let _ = writeln!(out, "{header}");
         let best = self.best.as_ref().map(|b| b.restart);
-        let row = |out: &mut String, label: String, r: &RunRecord| {
+        for r in &self.runs {
+            let mark = if Some(r.restart) == best { "*" } else { "" };
+            let label = format!("{mark}{}", r.restart);
             let _ = write!(
                 out,
                 "{label:>7}  {:>20}  {:>11}",
@@ -350,33 +590,27 @@ impl Report {
                 loss(r.final_train_loss)
             );
             if validation {
-                let _ = write!(
-                    out,
-                    "  {:>11}",
-                    r.final_validation_loss.map_or("-".into(), loss)
-                );
+                let v = r.final_validation_loss.map_or("-".into(), loss);
+                let _ = write!(out, "  {v:>11}");
             }
             if classification {
                 let _ = write!(out, "  {:>9}", r.accuracy().map_or("-".into(), percent));
             }
-            let _ = writeln!(
-                out,
-                "  {:>6}  {:>8}",
-                r.epochs,
-                if r.diverged { "yes" } else { "no" }
-            );
-        };
-        for r in &self.runs {
-            let mark = if Some(r.restart) == best { "*" } else { "" };
-            row(&mut out, format!("{mark}{}", r.restart), r);
+            let diverged = if r.diverged { "yes" } else { "no" };
+            let _ = writeln!(out, "  {:>6}  {diverged:>8}", r.epochs);
         }
-        out.push('\n');
-        let what = if validation { "validation" } else { "training" };
-        match self
+        out
+    }
+
+    /// The best restart, the spread and the diverged restarts.
+    fn render_summary(&self) -> String {
+        let mut out = String::new();
+        let what = self.what();
+        let best = self
             .best
             .as_ref()
-            .and_then(|b| self.runs.iter().find(|r| r.restart == b.restart))
-        {
+            .and_then(|b| self.runs.iter().find(|r| r.restart == b.restart));
+        match best {
             Some(r) => {
                 let _ = write!(
                     out,
@@ -396,16 +630,24 @@ impl Report {
             None => out.push_str("best: none, every restart diverged\n"),
         }
         if let Some(s) = &self.spread {
-            let _ = writeln!(
+            let _ = write!(
                 out,
-                "spread of the final {what} loss over {} converged restarts: min {}, median {}, max {}; {} of {} within 10% of the best",
+                "spread of the final {what} loss over {} converged restarts: min {}, median {}, max {}",
                 s.converged,
                 loss(s.min),
                 loss(s.median),
                 loss(s.max),
-                s.within_10_percent,
-                s.converged
             );
+            // With statistics, the success line says how many are near the best, and by what
+            // rule; without (a shard part, an older file), the old count.
+            if self.statistics.is_none() {
+                let _ = write!(
+                    out,
+                    "; {} of {} within 10% of the best",
+                    s.within_10_percent, s.converged
+                );
+            }
+            out.push('\n');
         }
         let diverged: Vec<String> = self
             .runs
@@ -420,35 +662,53 @@ impl Report {
                 diverged.join(", ")
             );
         }
-        if let Some(b) = &self.baseline {
-            let _ = write!(
-                out,
-                "zero init (all weights 0, restart 0's sample order): {what} loss {}",
-                loss(b.score)
+        out
+    }
+
+    /// The zero-init run.
+    fn render_baseline(&self) -> String {
+        let mut out = String::new();
+        let Some(b) = &self.baseline else {
+            return out;
+        };
+        let what = self.what();
+        let _ = write!(
+            out,
+            "zero init (all weights 0, restart 0's sample order): {what} loss {}",
+            loss(b.score)
+        );
+        if let Some(a) = b.accuracy() {
+            let _ = write!(out, ", {what} accuracy {}", percent(a));
+        }
+        if b.diverged {
+            out.push_str(", diverged");
+        }
+        out.push('\n');
+        if self.config.network.widths.len() > 2 {
+            out.push_str(
+                "  (from zero, every hidden node of a layer gets the same updates and stays a copy of the others)\n",
             );
-            if let Some(a) = b.accuracy() {
-                let _ = write!(out, ", {what} accuracy {}", percent(a));
-            }
-            if b.diverged {
-                out.push_str(", diverged");
-            }
-            out.push('\n');
-            if c.network.widths.len() > 2 {
-                out.push_str(
-                    "  (from zero, every hidden node of a layer gets the same updates and stays a copy of the others)\n",
-                );
-            }
         }
         out
     }
+
+    /// "validation" with a split, else "training".
+    fn what(&self) -> &'static str {
+        if self.config.data.validation_rows > 0 {
+            "validation"
+        } else {
+            "training"
+        }
+    }
 }
 
-/// Combines partial reports into the report of the whole experiment.
+/// Combines partial reports into the report of the whole experiment, with its statistics
+/// under `criterion` at `confidence`.
 ///
 /// # Errors
 /// No parts, a whole report among them, parts of different experiments or shard counts, a shard
 /// missing or given twice.
-pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
+pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) -> Result<Report> {
     let Some((first_name, first)) = parts.first() else {
         bail!("no reports to merge");
     };
@@ -513,16 +773,27 @@ pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
         .iter()
         .find(|(_, p)| p.shard.is_some_and(|s| s.index == 0))
         .and_then(|(_, p)| p.baseline.clone());
-    // The best of all runs is the best of the shards' bests: the rule (lowest score, then lowest
-    // index, never a diverged run) is a total order.
-    let best = parts
-        .iter()
-        .filter_map(|(_, p)| p.best.as_ref())
-        .filter_map(|b| runs.iter().find(|r| r.restart == b.restart).map(|r| (r, b)))
-        .min_by(|(a, _), (b, _)| a.score.total_cmp(&b.score).then(a.restart.cmp(&b.restart)))
-        .map(|(_, b)| b.clone());
+    // The library's rule picks the best run; its model is in the part whose best it was (the
+    // rule is a total order, so the best of all is the best of its shard).
+    let summaries: Vec<RunSummary> = runs.iter().map(RunRecord::summary).collect();
+    let best = match optim::best_of(&summaries) {
+        Some(k) => {
+            let restart = runs[k].restart;
+            let found = parts
+                .iter()
+                .filter_map(|(_, p)| p.best.as_ref())
+                .find(|b| b.restart == restart);
+            match found {
+                Some(b) => Some(b.clone()),
+                None => bail!(
+                    "restart {restart} is the best of all, but no part holds its model (a part's best was edited?)"
+                ),
+            }
+        }
+        None => None,
+    };
     let spread = Spread::of(&runs);
-    Ok(Report {
+    let mut merged = Report {
         format: FORMAT.to_owned(),
         version: VERSION,
         config: first.config.clone(),
@@ -531,8 +802,11 @@ pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
         baseline,
         best,
         spread,
+        statistics: None,
         seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
-    })
+    };
+    merged.compute_statistics(criterion, confidence)?;
+    Ok(merged)
 }
 
 /// The family of the update rule, as the configuration's first line names it: the rule's own

@@ -109,6 +109,7 @@ fn every_subcommand_has_help_with_an_example() {
         "gradcheck",
         "datasets",
         "merge",
+        "stats",
     ] {
         let run = ok(Path::new("."), &[sub, "--help"]);
         assert!(run.stdout.contains("Example"), "{sub}: {}", run.stdout);
@@ -170,10 +171,13 @@ fn restarts_on_xor_shows_zero_init_failing_and_the_best_restart_solving_it() {
         let text = std::fs::read_to_string(dir.path().join(svg)).expect("svg written");
         assert!(text.starts_with("<svg"), "{svg}");
     }
-    // The zero-init run is in both panels of the plot, the curves and the histogram, though its
-    // loss is the worst (the histogram's axis stretches to it).
+    // The plot names the score it shows, marks the best restart and the zero-init run in a
+    // legend of its own.
     let plot = std::fs::read_to_string(dir.path().join("p.svg")).unwrap();
-    assert_eq!(plot.matches("zero init").count(), 2);
+    assert!(plot.contains("training loss per epoch"), "the score curve");
+    assert!(plot.contains(&format!("best (restart {best})")));
+    assert!(plot.contains("zero init"));
+    assert!(plot.contains("median of 6 restarts"));
     // The best model file is the report's best model.
     assert_eq!(json(&dir.path().join("best.json")), report["best"]["model"]);
 }
@@ -1512,4 +1516,417 @@ fn the_report_records_the_optimizer_and_the_header_names_it() {
     assert!(run.stdout.contains("; Adam: lr 0.01"), "{}", run.stdout);
     let sgd = &json(&dir.path().join("r.json"))["config"]["sgd"];
     assert_eq!(sgd["optimizer"]["kind"], "adam");
+}
+
+/// Counts the runs of a report whose score is at most `threshold` (diverged runs never).
+fn successes_below(report: &Value, threshold: f64) -> usize {
+    report["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["diverged"] == false && r["score"].as_f64().is_some_and(|s| s <= threshold))
+        .count()
+}
+
+#[test]
+fn restarts_report_their_statistics_and_stats_recomputes_them() {
+    let dir = temp();
+    let d = dir.path();
+    let run = ok(
+        d,
+        &[
+            "restarts",
+            "--data",
+            "xor",
+            "--restarts",
+            "12",
+            "--epochs",
+            "200",
+            "-q",
+            "--report",
+            "r.json",
+        ],
+    );
+    let report = json(&d.join("r.json"));
+    let s = &report["statistics"];
+    let success = &s["success"];
+    assert_eq!(success["restarts"], 12);
+    assert_eq!(success["confidence"], 0.95);
+    let criterion = success["criterion"].as_str().expect("a criterion");
+    let m = success["count"].as_u64().expect("a count") as usize;
+    // The criterion is written in numbers, and counts what it says.
+    let threshold = if let Some(x) = criterion.strip_prefix("loss:") {
+        x.parse::<f64>().expect("a number")
+    } else {
+        let eps: f64 = criterion
+            .strip_prefix("within:")
+            .expect(criterion)
+            .parse()
+            .expect("eps");
+        let best = report["runs"][report["best"]["restart"].as_u64().unwrap() as usize]["score"]
+            .as_f64()
+            .unwrap();
+        (1.0 + eps) * best
+    };
+    assert_eq!(successes_below(&report, threshold), m, "{criterion}");
+    assert_eq!(success["p"].as_f64(), Some(m as f64 / 12.0));
+    let interval = success["interval"].as_array().expect("an interval");
+    let (lo, hi) = (interval[0].as_f64().unwrap(), interval[1].as_f64().unwrap());
+    assert!(lo <= m as f64 / 12.0 && m as f64 / 12.0 <= hi, "{lo} {hi}");
+    let curve = s["best_of_k"].as_array().expect("a curve");
+    assert_eq!(curve.len(), 12);
+    assert_eq!(curve[0]["k"], 1);
+    // k = 1 is the mean score; k = R is the best.
+    let scores: Vec<f64> = report["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["score"].as_f64().unwrap())
+        .collect();
+    let mean = scores.iter().sum::<f64>() / 12.0;
+    let e1 = curve[0]["expected"].as_f64().unwrap();
+    assert!((e1 - mean).abs() <= 1e-12 * mean, "{e1} {mean}");
+    let best = scores.iter().copied().fold(f64::INFINITY, f64::min);
+    assert_eq!(curve[11]["expected"].as_f64(), Some(best));
+    assert!(s["restarts_needed"]["at_p"].is_u64() || m == 0);
+    assert!(
+        run.stdout.contains(&format!("{m} of 12 restarts")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("restarts needed"), "{}", run.stdout);
+
+    // stats reads the report back, with the same figures by default ...
+    let again = ok(d, &["stats", "r.json", "--csv", "k.csv", "--plot", "s.svg"]);
+    assert!(
+        again.stdout.contains(&format!("{m} of 12 restarts")),
+        "{}",
+        again.stdout
+    );
+    let csv = std::fs::read_to_string(d.join("k.csv")).expect("csv written");
+    assert_eq!(csv.lines().count(), 13, "{csv}");
+    assert!(csv.starts_with("k,expected,p_success\n1,"), "{csv}");
+    assert!(std::fs::read_to_string(d.join("s.svg"))
+        .expect("svg")
+        .starts_with("<svg"));
+    // ... and others on demand: every restart succeeds within an infinite-looking margin.
+    let all = ok(
+        d,
+        &[
+            "stats",
+            "r.json",
+            "--success",
+            "loss:1e9",
+            "--confidence",
+            "0.9",
+        ],
+    );
+    assert!(all.stdout.contains("12 of 12 restarts"), "{}", all.stdout);
+    assert!(all.stdout.contains("90% interval"), "{}", all.stdout);
+    assert!(
+        all.stdout
+            .contains("1 at p = 1.000 (every restart succeeded)"),
+        "{}",
+        all.stdout
+    );
+    let none = ok(d, &["stats", "r.json", "--success", "loss:0"]);
+    assert!(none.stdout.contains("none can be given"), "{}", none.stdout);
+    bad(
+        d,
+        &["stats", "r.json", "--success", "best"],
+        "expected auto, within:EPS",
+    );
+    bad(
+        d,
+        &["stats", "r.json", "--confidence", "1.5"],
+        "must be a number in (0, 1)",
+    );
+    bad(d, &["stats", "missing.json"], "missing.json: cannot read");
+
+    // An older report, without statistics, still loads and gets them.
+    let mut old = report.clone();
+    old.as_object_mut().unwrap().remove("statistics");
+    write(d, "old.json", &old.to_string());
+    let from_old = ok(d, &["stats", "old.json"]);
+    assert!(
+        from_old.stdout.contains(&format!("{m} of 12 restarts")),
+        "{}",
+        from_old.stdout
+    );
+}
+
+#[test]
+fn stats_of_a_merged_report_equal_those_of_the_whole_run() {
+    let dir = temp();
+    let d = dir.path();
+    let common = [
+        "restarts",
+        "--data",
+        "circles",
+        "--restarts",
+        "6",
+        "--epochs",
+        "8",
+        "-q",
+    ];
+    ok(
+        d,
+        &with(
+            &common,
+            &["--report", "whole.json", "--success", "within:0.2"],
+        ),
+    );
+    for i in 0..2 {
+        let (shard, part) = (format!("{i}/2"), format!("part{i}.json"));
+        ok(d, &with(&common, &["--shard", &shard, "--report", &part]));
+        assert!(
+            json(&d.join(&part)).get("statistics").is_none(),
+            "a part has no statistics"
+        );
+    }
+    bad(d, &["stats", "part0.json"], "merge the parts first");
+    ok(
+        d,
+        &[
+            "merge",
+            "part1.json",
+            "part0.json",
+            "--report",
+            "merged.json",
+            "--success",
+            "within:0.2",
+        ],
+    );
+    let (whole, merged) = (json(&d.join("whole.json")), json(&d.join("merged.json")));
+    assert_eq!(merged["statistics"], whole["statistics"]);
+    assert_eq!(merged["statistics"]["success"]["criterion"], "within:0.2");
+    let a = ok(d, &["stats", "whole.json", "--success", "accuracy:0.8"]);
+    let b = ok(d, &["stats", "merged.json", "--success", "accuracy:0.8"]);
+    let body = |t: &str| t.lines().skip(1).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&a.stdout), body(&b.stdout));
+    assert!(a.stdout.contains("accuracy:0.8"), "{}", a.stdout);
+    // accuracy:X needs classes.
+    ok(
+        d,
+        &[
+            "restarts",
+            "--data",
+            "sine",
+            "--restarts",
+            "2",
+            "--epochs",
+            "2",
+            "-q",
+            "--report",
+            "sine.json",
+        ],
+    );
+    bad(
+        d,
+        &["stats", "sine.json", "--success", "accuracy:0.5"],
+        "only classification has",
+    );
+}
+
+#[test]
+fn an_output_never_replaces_an_input() {
+    let dir = temp();
+    let d = dir.path();
+    let data = "a,b,y\n0,0,0\n0,1,1\n1,0,1\n1,1,0\n";
+    write(d, "xor.csv", data);
+    // A link to the data, and a hard link.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(d.join("xor.csv"), d.join("link.csv")).expect("symlink");
+    std::fs::hard_link(d.join("xor.csv"), d.join("hard.csv")).expect("hard link");
+    let untouched = |args: &[&str]| {
+        assert_eq!(
+            std::fs::read_to_string(d.join("xor.csv")).unwrap(),
+            data,
+            "{args:?}"
+        );
+    };
+    let train = [
+        "train", "--data", "xor.csv", "--target", "y", "--epochs", "1", "-q",
+    ];
+    for (out, shown) in [
+        ("xor.csv", "xor.csv"),
+        ("./xor.csv", "./xor.csv"),
+        ("link.csv", "link.csv"),
+        ("hard.csv", "hard.csv"),
+    ] {
+        let args = with(&train, &["--out", out]);
+        bad(
+            d,
+            &args,
+            &format!("{shown}: --out names the input --data xor.csv"),
+        );
+        untouched(&args);
+    }
+    let args = with(&train, &["--boundary", "link.csv"]);
+    bad(
+        d,
+        &args,
+        "link.csv: --boundary names the input --data xor.csv",
+    );
+    untouched(&args);
+    for flag in ["--report", "--plot", "--out", "--boundary"] {
+        let args = [
+            "restarts",
+            "--data",
+            "xor.csv",
+            "--target",
+            "y",
+            "--restarts",
+            "2",
+            "--epochs",
+            "1",
+            "-q",
+            flag,
+            "xor.csv",
+        ];
+        bad(
+            d,
+            &args,
+            &format!("xor.csv: {flag} names the input --data xor.csv"),
+        );
+        untouched(&args);
+    }
+    ok(d, &with(&train, &["--out", "m.json"]));
+    let model = std::fs::read_to_string(d.join("m.json")).unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("m.json", d.join("m-link.json")).expect("symlink");
+    bad(
+        d,
+        &with(&train, &["--from", "m.json", "--out", "m-link.json"]),
+        "m-link.json: --out names the input --from m.json",
+    );
+    bad(
+        d,
+        &[
+            "predict", "--model", "m.json", "--data", "xor.csv", "--out", "m.json",
+        ],
+        "m.json: --out names the input --model m.json",
+    );
+    bad(
+        d,
+        &[
+            "predict", "--model", "m.json", "--data", "xor.csv", "--out", "xor.csv",
+        ],
+        "xor.csv: --out names the input --data xor.csv",
+    );
+    assert_eq!(std::fs::read_to_string(d.join("m.json")).unwrap(), model);
+    untouched(&["predict"]);
+    for i in 0..2 {
+        let (shard, part) = (format!("{i}/2"), format!("part{i}.json"));
+        ok(
+            d,
+            &[
+                "restarts",
+                "--restarts",
+                "2",
+                "--epochs",
+                "2",
+                "-q",
+                "--shard",
+                &shard,
+                "--report",
+                &part,
+            ],
+        );
+    }
+    let part1 = std::fs::read_to_string(d.join("part1.json")).unwrap();
+    bad(
+        d,
+        &[
+            "merge",
+            "part0.json",
+            "part1.json",
+            "--report",
+            "part1.json",
+        ],
+        "part1.json: --report names the input part part1.json",
+    );
+    assert_eq!(
+        std::fs::read_to_string(d.join("part1.json")).unwrap(),
+        part1
+    );
+    ok(
+        d,
+        &["merge", "part0.json", "part1.json", "--report", "r.json"],
+    );
+    bad(
+        d,
+        &["stats", "r.json", "--csv", "./r.json"],
+        "./r.json: --csv names the input REPORT r.json",
+    );
+    bad(
+        d,
+        &["stats", "r.json", "--csv", "s.svg", "--plot", "s.svg"],
+        "s.svg: given to both --csv and --plot",
+    );
+    // Two outputs that are one file through a link.
+    #[cfg(unix)]
+    {
+        std::fs::write(d.join("p.svg"), "old").unwrap();
+        std::os::unix::fs::symlink("p.svg", d.join("p-link.svg")).expect("symlink");
+        bad(
+            d,
+            &[
+                "restarts",
+                "--restarts",
+                "2",
+                "--epochs",
+                "1",
+                "-q",
+                "--plot",
+                "p.svg",
+                "--boundary",
+                "p-link.svg",
+            ],
+            "p-link.svg: given to both --plot p.svg and --boundary",
+        );
+    }
+}
+
+#[test]
+fn the_plot_notes_a_zero_init_run_far_off_the_restarts_instead_of_stretching_its_axis() {
+    let dir = temp();
+    let d = dir.path();
+    ok(
+        d,
+        &[
+            "restarts",
+            "--restarts",
+            "4",
+            "--epochs",
+            "30",
+            "-q",
+            "--report",
+            "r.json",
+            "--plot",
+            "near.svg",
+        ],
+    );
+    // The same experiment as one shard, with a zero-init run far above the restarts.
+    let mut report = json(&d.join("r.json"));
+    report["shard"] = serde_json::json!({"index": 0, "count": 1});
+    report["baseline"]["score"] = serde_json::json!(5000.0);
+    report["baseline"]["final_train_loss"] = serde_json::json!(5000.0);
+    write(d, "part.json", &report.to_string());
+    ok(d, &["merge", "part.json", "--plot", "far.svg"]);
+    let far = std::fs::read_to_string(d.join("far.svg")).unwrap();
+    assert!(
+        far.contains("zero init: 5000 \u{2192}"),
+        "a note at the right edge"
+    );
+    // The axis keeps to the restarts: no tick label near 5000.
+    assert!(
+        !far.contains(">5000<") && !far.contains(">1000<"),
+        "the axis is not stretched"
+    );
+    let near = std::fs::read_to_string(d.join("near.svg")).unwrap();
+    assert!(
+        !near.contains("zero init: "),
+        "no note when the run lies among the restarts"
+    );
 }

@@ -49,6 +49,7 @@ mod init;
 pub mod optimizer;
 mod restarts;
 mod sgd;
+pub mod stats;
 pub mod trace;
 
 pub use backprop_network::{Activation, Loss, Network, Real};
@@ -58,7 +59,8 @@ pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
 pub use init::{initialize, initialize_biases, Init};
 pub use optimizer::{Optimizer, OptimizerState};
 pub use restarts::{
-    best_of, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run, RunSummary,
+    best_of, restart_rngs, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run,
+    RunSummary,
 };
 pub use sgd::{
     accuracy, mean_loss, train, History, NoObserver, Observer, Order, Schedule, SgdConfig,

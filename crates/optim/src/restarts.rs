@@ -35,6 +35,29 @@ pub fn restart_seed(master: u64, i: usize) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The random streams of restart `i` of an experiment with master seed `master`: the
+/// generator of its initialization (`ChaCha8Rng` seeded with [`restart_seed`]`(master, i)`,
+/// stream 0) and that of its sample order (the same seed, stream 1). The one home of this rule:
+/// [`run_restart`] draws from them, and so does a warm start that continues restart 0's order.
+///
+/// ```
+/// use backprop_optim::restart_rngs;
+/// use rand::RngExt;
+/// let (mut init, mut order) = restart_rngs(42, 3);
+/// let (mut init2, _) = restart_rngs(42, 3);
+/// let a: u64 = init.random();
+/// assert_eq!(a, init2.random::<u64>());
+/// assert_ne!(a, order.random::<u64>());
+/// ```
+pub fn restart_rngs(master: u64, i: usize) -> (ChaCha8Rng, ChaCha8Rng) {
+    let seed = restart_seed(master, i);
+    let mut init_rng = ChaCha8Rng::seed_from_u64(seed);
+    init_rng.set_stream(0);
+    let mut order_rng = ChaCha8Rng::seed_from_u64(seed);
+    order_rng.set_stream(1);
+    (init_rng, order_rng)
+}
+
 /// The configuration of a restart experiment.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RestartConfig {
@@ -209,10 +232,7 @@ pub fn run_restart<T: Real>(
     observer: &dyn Observer,
 ) -> Result<Run<T>> {
     let seed = restart_seed(cfg.seed, i);
-    let mut init_rng = ChaCha8Rng::seed_from_u64(seed);
-    init_rng.set_stream(0);
-    let mut order_rng = ChaCha8Rng::seed_from_u64(seed);
-    order_rng.set_stream(1);
+    let (mut init_rng, mut order_rng) = restart_rngs(cfg.seed, i);
     let mut network = template.clone();
     initialize(&mut network, cfg.init, &mut init_rng)?;
     initialize_biases(&mut network, cfg.bias_init, &mut init_rng)?;
