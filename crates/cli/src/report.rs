@@ -663,6 +663,9 @@ impl Report {
             let _ = write!(header, "  {acc:>9}");
         }
         let _ = write!(header, "  {:>6}  {:>8}", "epochs", "diverged");
+        if self.racing.is_some() {
+            let _ = write!(header, "  {:>6}", "pruned");
+        }
         let _ = writeln!(out, "{header}");
         let best = self.best.as_ref().map(|b| b.restart);
         for r in &self.runs {
@@ -682,7 +685,12 @@ impl Report {
                 let _ = write!(out, "  {:>9}", r.accuracy().map_or("-".into(), percent));
             }
             let diverged = if r.diverged { "yes" } else { "no" };
-            let _ = writeln!(out, "  {:>6}  {diverged:>8}", r.epochs);
+            let _ = write!(out, "  {:>6}  {diverged:>8}", r.epochs);
+            if self.racing.is_some() {
+                let pruned = if r.complete() { "no" } else { "yes" };
+                let _ = write!(out, "  {pruned:>6}");
+            }
+            out.push('\n');
         }
         out
     }
@@ -733,6 +741,19 @@ impl Report {
                 );
             }
             out.push('\n');
+        }
+        if let Some(r) = &self.racing {
+            let _ = writeln!(
+                out,
+                "racing {}: checkpoints at epochs {:?}, {} of {} restarts pruned; {} sample-steps, {} of the exhaustive experiment's {}",
+                r.method,
+                r.checkpoints,
+                r.pruned,
+                self.runs.len(),
+                r.sample_steps,
+                percent(r.fraction),
+                r.exhaustive_sample_steps
+            );
         }
         let diverged: Vec<String> = self
             .runs
