@@ -1112,8 +1112,32 @@ mod tests {
             train_loss: vec![1.0, score],
             validation_loss: Vec::new(),
             validation_accuracy: Vec::new(),
+            pruned_at: None,
             model: None,
         }
+    }
+
+    #[test]
+    fn statistics_and_spread_leave_pruned_runs_out_and_say_they_are_censored() -> Result<()> {
+        let mut runs: Vec<RunRecord> = (0..6).map(|i| run(i, 0.1 + i as f64, false)).collect();
+        // A pruned run with a low score at its checkpoint is neither the best nor counted.
+        runs[5].score = 0.01;
+        runs[5].pruned_at = Some(1);
+        let s = Statistics::of(&runs, Criterion::Within(0.1), 0.95)?;
+        assert_eq!(s.success.restarts, 5);
+        assert_eq!(s.censored, Some(1));
+        assert!(s
+            .render("training loss")
+            .contains("1 pruned by racing are censored"));
+        assert_eq!(Spread::of(&runs).map(|s| s.converged), Some(5));
+        let summaries: Vec<RunSummary> = runs.iter().map(RunRecord::summary).collect();
+        assert_eq!(optim::best_of(&summaries), Some(0));
+        runs[5].pruned_at = None;
+        assert_eq!(
+            Statistics::of(&runs, Criterion::Within(0.1), 0.95)?.censored,
+            None
+        );
+        Ok(())
     }
 
     #[test]

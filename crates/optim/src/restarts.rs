@@ -433,11 +433,9 @@ fn run_all<T: Real>(
             .collect()
     });
     let finished = runs.iter().filter(|r| matches!(r, Some(Ok(_)))).count();
-    let runs = runs
-        .into_iter()
+    runs.into_iter()
         .map(|r| r.ok_or(Error::Interrupted { finished }))
-        .collect::<Result<Result<Vec<_>>>>()?;
-    runs
+        .collect::<Result<Result<Vec<_>>>>()?
 }
 
 #[cfg(test)]
