@@ -164,6 +164,66 @@ fn a_resumed_experiment_grows_to_the_report_of_a_fresh_run() {
 }
 
 #[test]
+fn shards_keep_their_own_journals_and_resume_into_parts_that_merge() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(
+        d,
+        &with(
+            &XOR,
+            &["2", "--restarts", "6", "--report", "whole.json", "--quiet"],
+        ),
+    );
+    for i in 0..2 {
+        let shard = format!("{i}/2");
+        let part = format!("part{i}.json");
+        // As a requeued array task runs it: --resume from the start, then grown.
+        let args = with(
+            &XOR,
+            &[
+                "1", "--quiet", "--shard", &shard, "--report", &part, "--resume",
+            ],
+        );
+        ok(d, &with(&args, &["--restarts", "4"]));
+        ok(d, &with(&args, &["--restarts", "6"]));
+        assert!(!d.join(format!("{part}.journal")).exists());
+    }
+    // A part resumed as another shard is refused.
+    let run = backprop(
+        d,
+        &with(
+            &XOR,
+            &[
+                "1",
+                "--restarts",
+                "6",
+                "--shard",
+                "1/2",
+                "--report",
+                "part0.json",
+                "--resume",
+            ],
+        ),
+    );
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("another shard"), "{}", run.stderr);
+    ok(
+        d,
+        &[
+            "merge",
+            "part0.json",
+            "part1.json",
+            "--report",
+            "merged.json",
+        ],
+    );
+    assert_eq!(
+        without_timings(&json(&d.join("merged.json"))),
+        without_timings(&json(&d.join("whole.json")))
+    );
+}
+
+#[test]
 fn a_resume_of_another_experiment_is_refused_naming_the_field() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -451,6 +451,56 @@ mod tests {
     }
 
     #[test]
+    fn hooks_see_every_finished_run_and_a_stop_leaves_the_rest_unrun() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        struct StopAfter(usize, AtomicUsize, Mutex<Vec<usize>>);
+        impl RunHooks<f64> for StopAfter {
+            fn run_done(&self, run: &Run<f64>) {
+                self.1.fetch_add(1, Ordering::SeqCst);
+                self.2.lock().unwrap().push(run.summary.index);
+            }
+            fn stop_requested(&self) -> bool {
+                self.1.load(Ordering::SeqCst) >= self.0
+            }
+        }
+        let xor = Dataset::from_rows(
+            &[
+                vec![0.0, 0.0],
+                vec![0.0, 1.0],
+                vec![1.0, 0.0],
+                vec![1.0, 1.0],
+            ],
+            &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
+        )
+        .unwrap();
+        let net = Network::builder(2)
+            .layer(2, backprop_network::Activation::Tanh)
+            .layer(1, backprop_network::Activation::Sigmoid)
+            .build()
+            .unwrap();
+        let cfg = RestartConfig {
+            restarts: 6,
+            threads: 1,
+            sgd: SgdConfig {
+                epochs: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let hooks = StopAfter(2, AtomicUsize::new(0), Mutex::new(Vec::new()));
+        match run_restarts_with(&net, &xor, None, &cfg, &crate::NoObserver, &hooks) {
+            Err(Error::Interrupted { finished: 2 }) => {}
+            other => panic!("{:?}", other.map(|e| e.runs.len())),
+        }
+        assert_eq!(*hooks.2.lock().unwrap(), vec![0, 1]);
+        let all = StopAfter(usize::MAX, AtomicUsize::new(0), Mutex::new(Vec::new()));
+        let e = run_restarts_with(&net, &xor, None, &cfg, &crate::NoObserver, &all).unwrap();
+        assert_eq!(e.runs.len(), 6);
+        assert_eq!(all.1.load(Ordering::SeqCst), 6);
+    }
+
+    #[test]
     fn config_validation() {
         let ok = RestartConfig::default();
         assert!(ok.validate().is_ok());
