@@ -105,13 +105,12 @@ impl Recorded {
         if journal.exists() {
             let file = File::open(&journal)
                 .with_context(|| format!("{}: cannot read", journal.display()))?;
-            for (n, line) in BufReader::new(file).lines().enumerate() {
+            for line in BufReader::new(file).lines() {
                 let line = line.with_context(|| format!("{}: cannot read", journal.display()))?;
                 // A line cut short by a kill (the last one) is no record.
                 let Ok(entry) = serde_json::from_str::<Line>(&line) else {
                     continue;
                 };
-                let _ = n;
                 refuse(&journal, &entry.config)?;
                 if entry.baseline {
                     recorded.baseline = Some(entry.run);

@@ -128,6 +128,8 @@ struct Field {
     pruned: BTreeMap<usize, usize>,
     /// Threads free to compute.
     permits: usize,
+    /// Seconds each restart waited at checkpoints (not its own time).
+    waited: BTreeMap<usize, f64>,
 }
 
 /// The referee: an observer that holds each restart at the checkpoints until every restart in
@@ -211,6 +213,7 @@ impl Observer for Race<'_> {
         if !self.checkpoints.contains(&(epoch + 1)) {
             return true;
         }
+        let waiting = std::time::Instant::now();
         let mut f = self.lock();
         let rung = f.rung;
         f.permits += 1;
@@ -221,7 +224,8 @@ impl Observer for Race<'_> {
             f = self.wait(f);
         }
         let go_on = !f.pruned.contains_key(&restart);
-        drop(self.acquire(f));
+        let mut f = self.acquire(f);
+        *f.waited.entry(restart).or_default() += waiting.elapsed().as_secs_f64();
         go_on
     }
 }
@@ -270,7 +274,13 @@ pub(crate) fn run_race<T: Real>(
                 drop(race.acquire(race.lock()));
                 let _done = Done(race, i);
                 let mut run = run_restart(template, train, validation, cfg, i, race)?;
-                run.summary.pruned_at = race.lock().pruned.get(&i).copied();
+                let f = race.lock();
+                run.summary.pruned_at = f.pruned.get(&i).copied();
+                // A run's seconds are its own, not those it waited for the others.
+                let waited = f.waited.get(&i).copied().unwrap_or(0.0);
+                drop(f);
+                run.summary.seconds = (run.summary.seconds - waited).max(0.0);
+                run.history.seconds = (run.history.seconds - waited).max(0.0);
                 hooks.run_done(&run);
                 Ok(run)
             };
