@@ -92,6 +92,17 @@ fn compute<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
     let loss = Loss::CrossEntropy.gradient_to(&z, &y, &mut dv).unwrap();
     dv.push(loss);
     out.push(("cross-entropy gradient, loss", bits(&dv)));
+    // 1024 more softmaxes, of logits spread over [-8, 8): the checksum of their losses.
+    let mut losses = Vec::new();
+    for k in 0..1024 {
+        let z: Vec<T> = (0..10)
+            .map(|i| T::from_f64(((k * 7 + i * 13) % 97) as f64 / 6.0625 - 8.0 + k as f64 / 3e3))
+            .collect();
+        y.fill(T::zero());
+        y[k % 10] = T::one();
+        losses.push(Loss::CrossEntropy.gradient_to(&z, &y, &mut dv[..10]).unwrap());
+    }
+    out.push(("cross-entropy losses", vec![fnv(&bits(&losses))]));
     out
 }
 
@@ -148,6 +159,7 @@ const F64: &[(&str, &[u64])] = &[
     ("tanh", &[0x0, 0x8000000000000000, 0x1, 0x1a56e1fc2f8f359, 0xb9b4484bfeebc2a0, 0x3d719799812dea11, 0xbe601b2b29a46929, 0x3f50624d77516ce3, 0xbfb983d7795f413b, 0x3fcf597ea69a1c86, 0x3fdd9353d7568af3, 0xbfe356fb17af2e91, 0x3fe85efab514f394, 0xbfecf6f9786df577, 0x3feed9505e1bc3d4, 0x3fefe9bdf44f7c03, 0xbfefff419668df11, 0x3feffffff9fbea41, 0xbff0000000000000, 0x3ff0000000000000, 0x3ff0000000000000, 0xbff0000000000000, 0x3ff0000000000000, 0xbff0000000000000, 0x78326ba50d16fd9]),
     ("softmax", &[0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x3fe764d4f5d5a327, 0x3fd136561454bad4]),
     ("cross-entropy gradient, loss", &[0x0, 0x0, 0xbff0000000000000, 0x0, 0x0, 0x0, 0x0, 0x0, 0x3fe764d4f5d5a327, 0x3fd136561454bad4, 0x408f32818f57f7d8]),
+    ("cross-entropy losses", &[0x1f253b15b67147bc]),
 ];
 
 #[rustfmt::skip]
@@ -159,6 +171,7 @@ const F32: &[(&str, &[u64])] = &[
     ("tanh", &[0x0, 0x80000000, 0x0, 0x0, 0x8da24260, 0x2b8cbccc, 0xb300d959, 0x3a83126c, 0xbdcc1ebd, 0x3e7acbf6, 0x3eec9a9f, 0xbf1ab7d9, 0x3f42f7d6, 0xbf67b7cc, 0x3f76ca83, 0x3f7f4df0, 0xbf7ffa0d, 0x3f800000, 0xbf800000, 0x3f800000, 0x3f800000, 0xbf800000, 0x3f800000, 0xbf800000, 0x6b95aff780efc7ad]),
     ("softmax", &[0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x0, 0x3f3b280f, 0x3e89b3b9]),
     ("cross-entropy gradient, loss", &[0x0, 0x0, 0xbf800000, 0x0, 0x0, 0x0, 0x0, 0x0, 0x3f3b280f, 0x3e89b3b9, 0x4479940c]),
+    ("cross-entropy losses", &[0x684f10b8386f37fa]),
 ];
 
 #[test]
