@@ -15,8 +15,8 @@ use backprop::network::Loss;
 
 /// Inputs from the subnormals to beyond overflow, both signs.
 const INPUTS: [f64; 24] = [
-    0.0, -0.0, 5e-324, 1e-300, -1e-30, 1e-12, -3e-8, 0.001, -0.1, 0.25, 0.5, -0.7, 1.0, -1.5,
-    2.0, 3.3, -5.0, 9.5, -19.5, 40.0, 88.5, -103.5, 709.5, -745.0,
+    0.0, -0.0, 5e-324, 1e-300, -1e-30, 1e-12, -3e-8, 0.001, -0.1, 0.25, 0.5, -0.7, 1.0, -1.5, 2.0,
+    3.3, -5.0, 9.5, -19.5, 40.0, 88.5, -103.5, 709.5, -745.0,
 ];
 
 /// Logits for the softmax: tiny differences, a large spread, a large offset.
@@ -45,15 +45,20 @@ fn dense() -> impl Iterator<Item = f64> {
 
 /// The inputs of a table: `INPUTS`, then [`dense`].
 fn inputs<T: Real>() -> Vec<T> {
-    INPUTS.iter().copied().chain(dense()).map(T::from_f64).collect()
+    INPUTS
+        .iter()
+        .copied()
+        .chain(dense())
+        .map(T::from_f64)
+        .collect()
 }
 
 /// FNV-1a of the bits: the dense inputs' results enter the table as one checksum each.
 fn fnv(bits: &[u64]) -> u64 {
     bits.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        b.to_le_bytes()
-            .iter()
-            .fold(h, |h, &byte| (h ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3))
+        b.to_le_bytes().iter().fold(h, |h, &byte| {
+            (h ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3)
+        })
     })
 }
 
@@ -80,7 +85,11 @@ fn compute<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
         a.apply_to(&x, &mut v);
         out.push((a.name(), row(&v)));
         let scalar: Vec<T> = x.iter().map(|&s| a.value(s)).collect();
-        assert_eq!(bits(&scalar), bits(&v), "{a}: scalar and slice forms differ");
+        assert_eq!(
+            bits(&scalar),
+            bits(&v),
+            "{a}: scalar and slice forms differ"
+        );
     }
     let z: Vec<T> = LOGITS.iter().map(|&x| T::from_f64(x)).collect();
     let mut p = vec![T::zero(); z.len()];
@@ -100,7 +109,11 @@ fn compute<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
             .collect();
         y.fill(T::zero());
         y[k % 10] = T::one();
-        losses.push(Loss::CrossEntropy.gradient_to(&z, &y, &mut dv[..10]).unwrap());
+        losses.push(
+            Loss::CrossEntropy
+                .gradient_to(&z, &y, &mut dv[..10])
+                .unwrap(),
+        );
     }
     out.push(("cross-entropy losses", vec![fnv(&bits(&losses))]));
     out

@@ -1389,7 +1389,13 @@ mod tests {
                 (&outputs[0].1, &outputs[other].1),
                 (&outputs[0].2, &outputs[other].2),
             ] {
-                prop_assert_eq!(bits(x), bits(y), "{:?} and {:?} differ", KERNELS[0], KERNELS[other]);
+                prop_assert_eq!(
+                    bits(x),
+                    bits(y),
+                    "{:?} and {:?} differ",
+                    KERNELS[0],
+                    KERNELS[other]
+                );
             }
         }
         Ok(())
