@@ -108,6 +108,7 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
     let started = Instant::now();
     let setup = setup::setup(&args.training, args.restarts, None)?;
     check_boundary(&setup, args.boundary.as_deref())?;
+    print(&format!("{}\n", setup.raw.describe()))?;
     let shard = args.shard.map(|(index, count)| Shard { index, count });
     if shard.is_some() && args.report.is_none() {
         bail!("--shard runs part of an experiment: give --report FILE for its partial report");
@@ -239,6 +240,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
     check_boundary(&setup, args.boundary.as_deref())?;
+    if from.is_none() {
+        print(&format!("{}\n", setup.raw.describe()))?;
+    }
     check_outputs(&[
         ("--out", args.out.as_deref()),
         ("--boundary", args.boundary.as_deref()),
@@ -355,26 +359,32 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn model_data(args: &ModelDataArgs) -> ModelData<'_> {
+fn model_data<'a>(args: &'a ModelDataArgs, keep: &'a [String], model: &'a str) -> ModelData<'a> {
     ModelData {
         data: &args.data,
         target: &args.target,
         drop: &args.drop,
         seed: args.seed,
+        delimiter: args.delimiter,
+        no_header: args.no_header,
+        keep,
+        model,
     }
 }
 
-/// The rows of `data` scaled as the model was trained: inputs, and targets for regression.
-fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
-    let mut xs = data.x.clone();
-    let mut ys = data.y.clone();
+/// The rows of `data` scaled as the model was trained: inputs, and targets for regression; the
+/// samples are moved, not copied.
+fn scaled_dataset(model: &Model, data: Labeled) -> Result<Dataset<f64>> {
+    let (mut x, mut y) = (data.x, data.y);
     if let Some(s) = &model.input_scaling {
-        xs.iter_mut().for_each(|x| s.apply(x));
+        let n = x.nrows();
+        x.as_mut_slice().chunks_exact_mut(n).for_each(|x| s.apply(x));
     }
     if let Some(s) = &model.target_scaling {
-        ys.iter_mut().for_each(|y| s.apply(y));
+        let n = y.nrows();
+        y.as_mut_slice().chunks_exact_mut(n).for_each(|y| s.apply(y));
     }
-    Dataset::from_rows(&xs, &ys).with_context(|| data.source.clone())
+    Dataset::new(x, y).with_context(|| data.source.clone())
 }
 
 /// `backprop predict`.
@@ -383,36 +393,44 @@ fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
 /// Bad model or data.
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
-    let data = load_for_model(model_data(&args.input), &model, false)?;
+    let name = args.input.model.display().to_string();
+    let (data, kept) = load_for_model(model_data(&args.input, &args.keep, &name), &model, false)?;
     check_outputs(&[("--out", args.out.as_deref())])?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let n_d = model.network.outputs();
-    let mut header: Vec<String> = Vec::new();
+    let mut header: Vec<String> = args.keep.clone();
+    // The model's target names, else those named with --target (a minimal model names none).
+    let targets = if model.targets.is_empty() {
+        &data.targets
+    } else {
+        &model.targets
+    };
     match model.task {
         Task::Classification => {
-            header.push(model.targets.first().cloned().unwrap_or("class".to_owned()));
+            let target = targets.first().map_or("class", String::as_str);
+            header.push(format!("predicted_{target}"));
             header.extend(model.classes.iter().map(|c| format!("p_{c}")));
         }
         Task::Regression => {
-            // Named as the targets: the model's, else those named with --target (a minimal
-            // model file names none).
-            if model.targets.len() == n_d {
-                header.extend(model.targets.iter().cloned());
-            } else if data.targets.len() == n_d {
-                header.extend(data.targets.iter().cloned());
+            if targets.len() == n_d {
+                header.extend(targets.iter().map(|t| format!("predicted_{t}")));
             } else {
-                header.extend((0..n_d).map(|k| format!("output_{k}")));
+                header.extend((0..n_d).map(|k| format!("predicted_output_{k}")));
             }
         }
+    }
+    if let Some((k, h)) = header.iter().enumerate().find(|(k, h)| header[..*k].contains(h)) {
+        bail!("--keep {h:?}: the predictions have a column of that name already (column {})", k + 1);
     }
     csv.write_record(&header)?;
     let mut ws = model.network.workspace();
     let mut scratch = Vec::with_capacity(model.network.inputs());
     let mut out = vec![0.0; n_d];
     let mut record = Vec::with_capacity(header.len());
-    for x in &data.x {
-        model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
+    for r in 0..data.len() {
+        model.predict_to(&mut ws, data.sample_x(r), &mut scratch, &mut out)?;
         record.clear();
+        record.extend(kept.iter().map(|column| column[r].clone()));
         if model.task == Task::Classification {
             record.push(model.classes[argmax(&out)].clone());
         }
@@ -433,14 +451,16 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 /// Bad model or data.
 pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
-    let data = load_for_model(model_data(&args.input), &model, true)?;
-    let dataset = scaled_dataset(&model, &data)?;
+    let name = args.input.model.display().to_string();
+    let (data, _) = load_for_model(model_data(&args.input, &[], &name), &model, true)?;
+    let (source, rows, targets) = (data.source.clone(), data.len(), data.targets.clone());
+    let dataset = scaled_dataset(&model, data)?;
     let net = &model.network;
     let mut text = format!(
         "{} on {}: {} rows\nloss ({}{}) {}\n",
         args.input.model.display(),
-        data.source,
-        data.len(),
+        source,
+        rows,
         net.loss(),
         if model.target_scaling.is_some() {
             ", standardized targets"
@@ -450,7 +470,6 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         loss(optim::mean_loss(net, &dataset)?)
     );
     let mut ws = net.workspace();
-    let mut scratch = Vec::new();
     let mut out = vec![0.0; net.outputs()];
     match model.task {
         Task::Classification => {
@@ -461,9 +480,9 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
             );
             let k = model.classes.len();
             let mut confusion = vec![vec![0usize; k]; k];
-            for (x, y) in data.x.iter().zip(&data.y) {
-                model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
-                confusion[argmax(y)][argmax(&out)] += 1;
+            for k in 0..dataset.len() {
+                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
+                confusion[argmax(dataset.y(k))][argmax(&out)] += 1;
             }
             let width = model
                 .classes
@@ -489,22 +508,28 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         }
         Task::Regression => {
             let mut squares = vec![0.0; net.outputs()];
-            for (x, y) in data.x.iter().zip(&data.y) {
-                model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
-                for ((s, &p), &t) in squares.iter_mut().zip(&out).zip(y) {
+            let mut y = vec![0.0; net.outputs()];
+            for k in 0..dataset.len() {
+                // In target units: the prediction and the target mapped back from the scaling.
+                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
+                y.copy_from_slice(dataset.y(k));
+                if let Some(s) = &model.target_scaling {
+                    s.invert(&mut out);
+                    s.invert(&mut y);
+                }
+                for ((s, &p), &t) in squares.iter_mut().zip(&out).zip(&y) {
                     *s += (p - t) * (p - t);
                 }
             }
             for (k, s) in squares.iter().enumerate() {
-                let name = data
-                    .targets
+                let name = targets
                     .get(k)
                     .cloned()
                     .unwrap_or(format!("output_{k}"));
                 let _ = writeln!(
                     text,
                     "RMSE of {name} {}",
-                    loss((s / data.len() as f64).sqrt())
+                    loss((s / rows as f64).sqrt())
                 );
             }
         }
@@ -518,8 +543,10 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
 /// Bad model or data; [`Failure`] when an error exceeds the tolerance.
 pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
-    let data = load_for_model(model_data(&args.input), &model, true)?;
-    let dataset = scaled_dataset(&model, &data)?;
+    let name = args.input.model.display().to_string();
+    let (data, _) = load_for_model(model_data(&args.input, &[], &name), &model, true)?;
+    let source = data.source.clone();
+    let dataset = scaled_dataset(&model, data)?;
     let n = args.samples.min(dataset.len());
     let samples: Vec<usize> = (0..n).collect();
     let dataset = dataset.subset(&samples);
@@ -528,7 +555,7 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         "gradcheck of {} on {}: the mean loss of {n} rows, backpropagation against central differences (h = {})\n\
          relative error |backprop - numeric| / max(|backprop|, |numeric|, {:e}), largest per layer:\n",
         args.input.model.display(),
-        data.source,
+        source,
         args.step,
         backprop_optim::GRADCHECK_FLOOR
     );
@@ -617,4 +644,15 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         args.out.as_deref(),
         None,
     )
+}
+
+/// `backprop completions SHELL`: the completion script on stdout.
+///
+/// # Errors
+/// A closed stdout.
+pub fn completions(args: &crate::args::CompletionsArgs) -> Result<()> {
+    use clap::CommandFactory as _;
+    let mut out = Vec::new();
+    clap_complete::generate(args.shell, &mut crate::args::Cli::command(), "backprop", &mut out);
+    print(&String::from_utf8_lossy(&out))
 }

@@ -91,6 +91,7 @@ where
         Command::Datasets => commands::datasets(),
         Command::Merge(a) => commands::merge(a),
         Command::Bench(a) => bench::run(a),
+        Command::Completions(a) => commands::completions(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

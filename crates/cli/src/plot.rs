@@ -247,10 +247,8 @@ pub fn boundary_svg(model: &Model, data: &Labeled, title: &str) -> Result<String
         );
     }
     let range = |k: usize| {
-        let (lo, hi) = data
-            .x
-            .iter()
-            .map(|x| x[k])
+        let (lo, hi) = (0..data.len())
+            .map(|s| data.sample_x(s)[k])
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
             });
@@ -322,9 +320,8 @@ pub fn boundary_svg(model: &Model, data: &Labeled, title: &str) -> Result<String
             let c = CLASS_COLORS[k % CLASS_COLORS.len()];
             chart
                 .draw_series(
-                    data.x
-                        .iter()
-                        .zip(&data.y)
+                    (0..data.len())
+                        .map(|s| (data.sample_x(s), data.sample_y(s)))
                         .filter(|(_, y)| argmax(y) == k)
                         .map(|(x, _)| Circle::new((x[0], x[1]), 3, c.filled())),
                 )
