@@ -108,7 +108,6 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
     let started = Instant::now();
     let setup = setup::setup(&args.training, args.restarts, None)?;
     check_boundary(&setup, args.boundary.as_deref())?;
-    print(&format!("{}\n", setup.raw.describe()))?;
     let shard = args.shard.map(|(index, count)| Shard { index, count });
     if shard.is_some() && args.report.is_none() {
         bail!("--shard runs part of an experiment: give --report FILE for its partial report");
@@ -119,6 +118,9 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         ("--out", args.out.as_deref()),
         ("--boundary", args.boundary.as_deref()),
     ])?;
+    // On standard error, beside the progress: standard output stays the report, as `merge`
+    // prints it.
+    eprintln!("{}", setup.raw.describe());
     let mut cfg = restart_config(&setup, args.restarts, args.threads);
     cfg.only = shard.map(|s| s.restarts(args.restarts));
     let with_baseline = shard.is_none_or(|s| s.index == 0);
@@ -240,13 +242,14 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
     check_boundary(&setup, args.boundary.as_deref())?;
-    if from.is_none() {
-        print(&format!("{}\n", setup.raw.describe()))?;
-    }
     check_outputs(&[
         ("--out", args.out.as_deref()),
         ("--boundary", args.boundary.as_deref()),
     ])?;
+    if from.is_none() {
+        // On standard error, as in `restarts`.
+        eprintln!("{}", setup.raw.describe());
+    }
     let cfg = restart_config(&setup, args.restarts, args.threads);
     let progress = Progress::new(args.restarts, cfg.sgd.epochs, args.training.quiet);
     let mut kept = None;
@@ -378,11 +381,15 @@ fn scaled_dataset(model: &Model, data: Labeled) -> Result<Dataset<f64>> {
     let (mut x, mut y) = (data.x, data.y);
     if let Some(s) = &model.input_scaling {
         let n = x.nrows();
-        x.as_mut_slice().chunks_exact_mut(n).for_each(|x| s.apply(x));
+        x.as_mut_slice()
+            .chunks_exact_mut(n)
+            .for_each(|x| s.apply(x));
     }
     if let Some(s) = &model.target_scaling {
         let n = y.nrows();
-        y.as_mut_slice().chunks_exact_mut(n).for_each(|y| s.apply(y));
+        y.as_mut_slice()
+            .chunks_exact_mut(n)
+            .for_each(|y| s.apply(y));
     }
     Dataset::new(x, y).with_context(|| data.source.clone())
 }
@@ -419,8 +426,15 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
             }
         }
     }
-    if let Some((k, h)) = header.iter().enumerate().find(|(k, h)| header[..*k].contains(h)) {
-        bail!("--keep {h:?}: the predictions have a column of that name already (column {})", k + 1);
+    if let Some((k, h)) = header
+        .iter()
+        .enumerate()
+        .find(|(k, h)| header[..*k].contains(h))
+    {
+        bail!(
+            "--keep {h:?}: the predictions have a column of that name already (column {})",
+            k + 1
+        );
     }
     csv.write_record(&header)?;
     let mut ws = model.network.workspace();
@@ -522,15 +536,8 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
                 }
             }
             for (k, s) in squares.iter().enumerate() {
-                let name = targets
-                    .get(k)
-                    .cloned()
-                    .unwrap_or(format!("output_{k}"));
-                let _ = writeln!(
-                    text,
-                    "RMSE of {name} {}",
-                    loss((s / rows as f64).sqrt())
-                );
+                let name = targets.get(k).cloned().unwrap_or(format!("output_{k}"));
+                let _ = writeln!(text, "RMSE of {name} {}", loss((s / rows as f64).sqrt()));
             }
         }
     }
@@ -653,6 +660,11 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
 pub fn completions(args: &crate::args::CompletionsArgs) -> Result<()> {
     use clap::CommandFactory as _;
     let mut out = Vec::new();
-    clap_complete::generate(args.shell, &mut crate::args::Cli::command(), "backprop", &mut out);
+    clap_complete::generate(
+        args.shell,
+        &mut crate::args::Cli::command(),
+        "backprop",
+        &mut out,
+    );
     print(&String::from_utf8_lossy(&out))
 }

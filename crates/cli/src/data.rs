@@ -82,7 +82,9 @@ pub fn parse_delimiter(s: &str) -> Result<u8, String> {
         "comma" => Ok(b','),
         "semicolon" => Ok(b';'),
         "pipe" => Ok(b'|'),
-        _ if s.len() == 1 && s.is_ascii() && !matches!(s, "\"" | "\n" | "\r") => Ok(s.as_bytes()[0]),
+        _ if s.len() == 1 && s.is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
+            Ok(s.as_bytes()[0])
+        }
         _ => Err(format!(
             "{s:?} is not a delimiter (one character, or tab, comma, semicolon, pipe)"
         )),
@@ -189,11 +191,14 @@ impl Scan {
             }
             match b {
                 b'"' => {
-                    let prev = if k == 0 { self.prev } else { Some(chunk[k - 1]) };
+                    let prev = if k == 0 {
+                        self.prev
+                    } else {
+                        Some(chunk[k - 1])
+                    };
                     if self.open_quote.is_some() {
                         self.quote_at = Some(at);
-                    } else if prev.is_none_or(|p| p == self.delimiter || p == b'\n' || p == b'\r')
-                    {
+                    } else if prev.is_none_or(|p| p == self.delimiter || p == b'\n' || p == b'\r') {
                         let line = 1 + self.line_ends_before();
                         self.open_quote = Some((at, line));
                     }
@@ -295,21 +300,31 @@ impl Table {
             .with_context(|| format!("{source}: cannot read"))?;
         if head.starts_with(&GZIP_MAGIC) {
             let gz = flate2::bufread::MultiGzDecoder::new(reader);
-            return Table::read_plain(std::io::BufReader::with_capacity(1 << 16, gz), source, options);
+            return Table::read_plain(
+                std::io::BufReader::with_capacity(1 << 16, gz),
+                source,
+                options,
+            );
         }
         Table::read_plain(reader, source, options)
     }
 
-    fn read_plain<R: std::io::BufRead>(mut reader: R, source: &str, options: &ReadOptions) -> Result<Table> {
-        let head = reader
-            .fill_buf()
-            .map_err(|e| read_error(source, &e))?;
-        let head = head.strip_prefix(b"\xef\xbb\xbf".as_slice()).unwrap_or(head);
+    fn read_plain<R: std::io::BufRead>(
+        mut reader: R,
+        source: &str,
+        options: &ReadOptions,
+    ) -> Result<Table> {
+        let head = reader.fill_buf().map_err(|e| read_error(source, &e))?;
+        let head = head
+            .strip_prefix(b"\xef\xbb\xbf".as_slice())
+            .unwrap_or(head);
         let first_line = head
             .iter()
             .position(|&b| b == b'\n' || b == b'\r')
             .map_or(head, |k| &head[..k]);
-        let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(first_line));
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| detect_delimiter(first_line));
         let scan = std::rc::Rc::new(std::cell::RefCell::new(Scan {
             delimiter,
             ..Scan::default()
@@ -341,7 +356,9 @@ impl Table {
                 Ok(true) => {}
                 Err(e) => return Err(csv_error(source, &scan, &e)),
             }
-            let line = scan.borrow_mut().line(record.position().map_or(0, |p| p.byte()));
+            let line = scan
+                .borrow_mut()
+                .line(record.position().map_or(0, |p| p.byte()));
             if !(record.len() == 1 && record[0].is_empty()) {
                 first = Some(line);
                 break;
@@ -357,13 +374,18 @@ impl Table {
             pending_row = Some((first_line, record.clone()));
         } else {
             for (k, field) in record.iter().enumerate() {
-                let name = std::str::from_utf8(field)
-                    .map_err(|_| anyhow::anyhow!("{source}:{first_line}:{}: not UTF-8 text", k + 1))?;
+                let name = std::str::from_utf8(field).map_err(|_| {
+                    anyhow::anyhow!("{source}:{first_line}:{}: not UTF-8 text", k + 1)
+                })?;
                 header.push(name.strip_prefix('\u{feff}').unwrap_or(name).to_owned());
             }
             for (k, name) in header.iter().enumerate() {
                 if name.is_empty() {
-                    bail!("{source}:{first_line}:{}: column {} has no name", k + 1, k + 1);
+                    bail!(
+                        "{source}:{first_line}:{}: column {} has no name",
+                        k + 1,
+                        k + 1
+                    );
                 }
                 if let Some(first) = header[..k].iter().position(|h| h == name) {
                     bail!(
@@ -391,7 +413,11 @@ impl Table {
             .collect();
         let mut numbers: Vec<f64> = Vec::new();
         let mut lines: Vec<u64> = Vec::new();
-        let mut row = |line: u64, record: &csv::ByteRecord, numbers: &mut Vec<f64>, lines: &mut Vec<u64>| -> Result<()> {
+        let mut row = |line: u64,
+                       record: &csv::ByteRecord,
+                       numbers: &mut Vec<f64>,
+                       lines: &mut Vec<u64>|
+         -> Result<()> {
             if record.len() != width {
                 bail!(
                     "{source}:{line}:{}: the row has {} fields, the header has {width}",
@@ -405,20 +431,21 @@ impl Table {
                 let x = parse_number(field);
                 numbers.push(x.unwrap_or(f64::NAN));
                 if x.is_none() && column.bad.is_none() {
-                    let text = std::str::from_utf8(field)
-                        .map_err(|_| anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1))?;
+                    let text = std::str::from_utf8(field).map_err(|_| {
+                        anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1)
+                    })?;
                     column.bad = Some((r, text.to_owned()));
                     if column.text.is_none() {
                         // Earlier rows were numbers: their shortest decimals.
                         let w = width;
-                        column.text = Some(
-                            (0..r).map(|k| format!("{}", numbers[k * w + c])).collect(),
-                        );
+                        column.text =
+                            Some((0..r).map(|k| format!("{}", numbers[k * w + c])).collect());
                     }
                 }
                 if let Some(text) = &mut column.text {
-                    let s = std::str::from_utf8(field)
-                        .map_err(|_| anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1))?;
+                    let s = std::str::from_utf8(field).map_err(|_| {
+                        anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1)
+                    })?;
                     text.push(s.to_owned());
                 }
             }
@@ -434,7 +461,9 @@ impl Table {
                 Ok(true) => {}
                 Err(e) => return Err(csv_error(source, &scan, &e)),
             }
-            let line = scan.borrow_mut().line(record.position().map_or(0, |p| p.byte()));
+            let line = scan
+                .borrow_mut()
+                .line(record.position().map_or(0, |p| p.byte()));
             // A line with nothing on it is not a row.
             if record.len() == 1 && record[0].is_empty() {
                 continue;
@@ -554,7 +583,10 @@ impl Table {
         if field.is_empty() {
             anyhow::anyhow!("{at}: missing value in column {:?}", self.header[c])
         } else {
-            anyhow::anyhow!("{at}: {field:?} in column {:?} is not a number", self.header[c])
+            anyhow::anyhow!(
+                "{at}: {field:?} in column {:?} is not a number",
+                self.header[c]
+            )
         }
     }
 
@@ -966,16 +998,22 @@ impl Labeled {
     pub fn describe(&self) -> String {
         let mut text = String::new();
         let targets = self.targets.join(", ");
-        let plural = |n: usize, one: &str, many: &str| {
-            format!("{n} {}", if n == 1 { one } else { many })
-        };
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         if self.guessed.target {
-            let _ = write!(text, "target: {targets} (the last column; --target to choose)");
+            let _ = write!(
+                text,
+                "target: {targets} (the last column; --target to choose)"
+            );
         } else {
             let _ = write!(
                 text,
                 "{}: {targets}",
-                if self.targets.len() == 1 { "target" } else { "targets" }
+                if self.targets.len() == 1 {
+                    "target"
+                } else {
+                    "targets"
+                }
             );
         }
         let n = self.inputs.len();
@@ -1005,7 +1043,11 @@ impl Labeled {
                 text,
                 "; delimiter: {}{}",
                 delimiter_name(d),
-                if detected { " (detected; --delimiter to choose)" } else { "" }
+                if detected {
+                    " (detected; --delimiter to choose)"
+                } else {
+                    ""
+                }
             );
         }
         text
@@ -1256,7 +1298,10 @@ mod tests {
     #[test]
     fn a_header_of_numbers_is_refused_and_no_header_names_columns() -> Result<()> {
         let e = format!("{:#}", table("1,2,3\n4,5,6\n").unwrap_err());
-        assert!(e.starts_with("t.csv:1: the header row is all numbers") && e.contains("--no-header"), "{e}");
+        assert!(
+            e.starts_with("t.csv:1: the header row is all numbers") && e.contains("--no-header"),
+            "{e}"
+        );
         let options = ReadOptions {
             no_header: true,
             ..ReadOptions::default()
@@ -1286,7 +1331,10 @@ mod tests {
         let t = table("id,x,label\n007,0.1,cat\n008,2.2250738585072011e-308,1.0\n")?;
         let m = t.matrix(&[1])?;
         assert_eq!(m[(0, 0)].to_bits(), "0.1".parse::<f64>()?.to_bits());
-        assert_eq!(m[(0, 1)].to_bits(), "2.2250738585072011e-308".parse::<f64>()?.to_bits());
+        assert_eq!(
+            m[(0, 1)].to_bits(),
+            "2.2250738585072011e-308".parse::<f64>()?.to_bits()
+        );
         assert_eq!(t.text(1, 2), "1.0");
         let options = ReadOptions {
             text: vec!["id".into()],

@@ -133,22 +133,23 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
 pub fn load(name: &str, seed: u64, selection: &Selection) -> Result<Labeled> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(2);
-    let labeled = |inputs: &[&str], task: Task, classes: &[&str], x: Vec<Vec<f64>>, y: Vec<Vec<f64>>| {
-        Labeled::from_rows(
-            name,
-            inputs.iter().map(|s| s.to_string()).collect(),
-            vec![if task == Task::Regression {
-                "y"
-            } else {
-                "class"
-            }
-            .to_owned()],
-            task,
-            classes.iter().map(|s| s.to_string()).collect(),
-            &x,
-            &y,
-        )
-    };
+    let labeled =
+        |inputs: &[&str], task: Task, classes: &[&str], x: Vec<Vec<f64>>, y: Vec<Vec<f64>>| {
+            Labeled::from_rows(
+                name,
+                inputs.iter().map(|s| s.to_string()).collect(),
+                vec![if task == Task::Regression {
+                    "y"
+                } else {
+                    "class"
+                }
+                .to_owned()],
+                task,
+                classes.iter().map(|s| s.to_string()).collect(),
+                &x,
+                &y,
+            )
+        };
     let custom = !selection.targets.is_empty() || !selection.drop.is_empty();
     let data = match name {
         "digits" => {

@@ -394,7 +394,9 @@ pub fn load_for_model(
         .iter()
         .map(|k| {
             let c = table.column(k).context("--keep")?;
-            Ok((0..table.len()).map(|r| table.text(r, c).into_owned()).collect())
+            Ok((0..table.len())
+                .map(|r| table.text(r, c).into_owned())
+                .collect())
         })
         .collect::<Result<_>>()?;
     let targets: Vec<String> = if source.target.is_empty() {
@@ -423,7 +425,11 @@ pub fn load_for_model(
     let n_0 = model.network.inputs();
     let features: Vec<usize> = if model.inputs.is_empty() {
         let f: Vec<usize> = (0..table.header.len())
-            .filter(|c| !present.contains(c) && !dropped.contains(c) && !source.keep.contains(&table.header[*c]))
+            .filter(|c| {
+                !present.contains(c)
+                    && !dropped.contains(c)
+                    && !source.keep.contains(&table.header[*c])
+            })
             .collect();
         if f.len() != n_0 {
             bail!(
@@ -506,6 +512,9 @@ pub fn load_for_model(
 /// True when `data` names a built-in dataset rather than a file: a built-in name, unless a file
 /// of that name is written as a path (`./xor`).
 pub fn is_builtin(data: &str) -> bool {
+    if data == "-" {
+        return false; // standard input
+    }
     datasets::builtin(data).is_some() || !Path::new(data).exists() && !looks_like_path(data)
 }
 
