@@ -157,12 +157,19 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         None
     };
     progress.finish();
+    let mut model = setup.model.clone();
+    model.provenance = Some(crate::model::provenance(
+        setup.config.seed,
+        &setup.config.sgd,
+        setup.config.sgd.epochs,
+        data_record(&setup.raw),
+    )?);
     let report = Report::new(
         setup.config.clone(),
         shard,
         &experiment,
         baseline,
-        &setup.model,
+        &model,
         started.elapsed().as_secs_f64(),
     );
     finish_experiment(
@@ -172,6 +179,15 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         args.out.as_deref(),
         args.boundary.as_deref().map(|b| (b, &setup.raw)),
     )
+}
+
+/// The data as a model's provenance records it.
+fn data_record(data: &Labeled) -> crate::model::DataRecord {
+    crate::model::DataRecord {
+        source: data.source.clone(),
+        rows: data.len(),
+        fingerprint: data.fingerprint(),
+    }
 }
 
 /// Prints a report and writes what was asked for.
@@ -347,6 +363,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let mut model = setup.model.clone();
     model.network = network;
+    model.provenance = Some(crate::model::provenance(
+        cfg.seed,
+        &cfg.sgd,
+        history.epochs,
+        data_record(&setup.raw),
+    )?);
     if let Some(path) = &args.out {
         model.save(path)?;
         let _ = writeln!(text, "model written to {}", path.display());
@@ -638,7 +660,10 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         .iter()
         .map(|p| Ok((p.display().to_string(), Report::load(p)?)))
         .collect::<Result<Vec<_>>>()?;
-    let merged = report::merge(&parts)?;
+    let mut merged = report::merge(&parts)?;
+    if let Some(p) = &mut merged.provenance {
+        p.command = std::env::args().collect();
+    }
     check_outputs(&[
         ("--report", args.report.as_deref()),
         ("--plot", args.plot.as_deref()),

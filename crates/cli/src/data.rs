@@ -4,51 +4,13 @@
 //! apply, as `data.csv:3:2: "abc" in column "x1" is not a number`.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::fmt::Write as _;
 use std::io::{BufRead, Read};
 use std::path::Path;
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 
-/// What a network learns: classes (one-hot outputs) or numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// One target column of class names; one output per class.
-    Classification,
-    /// One or more numeric target columns; one output per column.
-    Regression,
-}
-
-impl Task {
-    /// The name used in model files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Classification => "classification",
-            Task::Regression => "regression",
-        }
-    }
-}
-
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Task {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "classify" | "classification" => Ok(Task::Classification),
-            "regress" | "regression" => Ok(Task::Regression),
-            _ => Err(format!("unknown task {s:?} (expected classify or regress)")),
-        }
-    }
-}
+pub use backprop_network::model::{Scaling, Task};
 
 /// How to read a CSV file.
 #[derive(Clone, Debug, Default)]
@@ -683,76 +645,6 @@ pub fn list(names: &[String]) -> String {
     }
 }
 
-/// Standardization: `x -> (x - mean) / std`, per column.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Scaling {
-    /// The mean of each column.
-    pub mean: Vec<f64>,
-    /// The standard deviation of each column (1 where a column is constant).
-    pub std: Vec<f64>,
-}
-
-impl Scaling {
-    /// The mean and (population) standard deviation of each column of `rows`, summed in row
-    /// order; a constant column gets standard deviation 1, so it maps to 0.
-    ///
-    /// # Panics
-    /// If `rows` is empty.
-    pub fn fit(rows: &[Vec<f64>]) -> Scaling {
-        let n = rows[0].len();
-        let m = rows.len() as f64;
-        let mut mean = vec![0.0; n];
-        for row in rows {
-            for (s, &x) in mean.iter_mut().zip(row) {
-                *s += x;
-            }
-        }
-        mean.iter_mut().for_each(|s| *s /= m);
-        let mut var = vec![0.0; n];
-        for row in rows {
-            for ((s, &x), &mu) in var.iter_mut().zip(row).zip(&mean) {
-                *s += (x - mu) * (x - mu);
-            }
-        }
-        let std = var
-            .into_iter()
-            .map(|v| {
-                let s = (v / m).sqrt();
-                if s > 0.0 && s.is_finite() {
-                    s
-                } else {
-                    1.0
-                }
-            })
-            .collect();
-        Scaling { mean, std }
-    }
-
-    /// The number of columns.
-    pub fn len(&self) -> usize {
-        self.mean.len()
-    }
-
-    /// True for a scaling of no columns.
-    pub fn is_empty(&self) -> bool {
-        self.mean.is_empty()
-    }
-
-    /// `x <- (x - mean) / std`.
-    pub fn apply(&self, x: &mut [f64]) {
-        for ((x, &mu), &sd) in x.iter_mut().zip(&self.mean).zip(&self.std) {
-            *x = (*x - mu) / sd;
-        }
-    }
-
-    /// `x <- x std + mean`, the inverse of [`apply`](Self::apply).
-    pub fn invert(&self, x: &mut [f64]) {
-        for ((x, &mu), &sd) in x.iter_mut().zip(&self.mean).zip(&self.std) {
-            *x = *x * sd + mu;
-        }
-    }
-}
-
 /// Samples ready for a network, not yet scaled: features and targets, one sample a column.
 #[derive(Clone, Debug)]
 pub struct Labeled {
@@ -991,6 +883,28 @@ impl Labeled {
     /// True without samples.
     pub fn is_empty(&self) -> bool {
         self.x.ncols() == 0
+    }
+
+    /// FNV-1a (64 bits) over the column names, then the bits of every feature and target number
+    /// in sample order, as 16 hex digits: the data's fingerprint in a model's provenance.
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &byte in bytes {
+                h ^= u64::from(byte);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for name in self.inputs.iter().chain(&self.targets).chain(&self.classes) {
+            eat(name.as_bytes());
+            eat(&[0]);
+        }
+        for k in 0..self.len() {
+            for x in self.sample_x(k).iter().chain(self.sample_y(k)) {
+                eat(&x.to_bits().to_le_bytes());
+            }
+        }
+        format!("{h:016x}")
     }
 
     /// One line for the summary of `train` and `restarts`: the target, the features, the task,

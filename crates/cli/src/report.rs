@@ -182,6 +182,10 @@ pub struct Report {
     pub spread: Option<Spread>,
     /// Wall-clock seconds of the whole experiment (the longest shard after a merge).
     pub seconds: f64,
+    /// How the report was made: the program, its command line, seed, SGD settings, data
+    /// (absent in reports written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::model::Provenance>,
 }
 
 impl Report {
@@ -220,6 +224,7 @@ impl Report {
             best,
             spread,
             seconds,
+            provenance: model.provenance.clone(),
         }
     }
 
@@ -267,7 +272,7 @@ impl Report {
         let best = self.best.as_ref().with_context(|| {
             format!("{source}: no restart converged, so there is no best model")
         })?;
-        Model::from_file(best.model.clone(), source)
+        Ok(Model::from_file(best.model.clone(), source)?)
     }
 
     /// The table of restarts, the best, the spread and the baseline, as printed.
@@ -525,6 +530,7 @@ pub fn merge(parts: &[(String, Report)]) -> Result<Report> {
         best,
         spread,
         seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
+        provenance: first.provenance.clone(),
     })
 }
 

@@ -324,6 +324,7 @@ fn new_model(args: &TrainingArgs, raw: &Labeled, preset: &Preset) -> Result<Mode
         classes: raw.classes.clone(),
         input_scaling: None,
         target_scaling: None,
+        provenance: None,
     })
 }
 

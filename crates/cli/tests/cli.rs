@@ -73,12 +73,13 @@ fn json(path: &Path) -> Value {
         .expect("valid JSON")
 }
 
-/// The value without any "seconds" field, the only thing allowed to differ between two runs.
+/// The value without any "seconds" field nor command line ("command" in a provenance), the only
+/// things allowed to differ between two runs.
 fn without_timings(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
-                .filter(|(k, _)| k.as_str() != "seconds")
+                .filter(|(k, _)| k.as_str() != "seconds" && k.as_str() != "command")
                 .map(|(k, v)| (k.clone(), without_timings(v)))
                 .collect(),
         ),
@@ -785,8 +786,9 @@ fn no_shuffle_runs_are_reproducible_and_differ_from_shuffled_ones() {
         json(&dir.path().join("b.json")),
         json(&dir.path().join("c.json")),
     );
-    assert_eq!(a, b);
-    assert_ne!(a, c);
+    // The same model; only the command line (its --out) differs.
+    assert_eq!(without_timings(&a), without_timings(&b));
+    assert_ne!(without_timings(&a), without_timings(&c));
 }
 
 #[test]
@@ -1625,4 +1627,63 @@ fn completions_are_printed_for_each_shell() {
     }
     let run = backprop(dir.path(), &["completions", "tcsh"]);
     assert_eq!(run.code, 2, "{run:?}");
+}
+
+#[test]
+fn models_and_reports_record_their_provenance() {
+    let dir = temp();
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "xor", "--epochs", "3", "--seed", "5", "--out", "m.json", "-q",
+        ],
+    );
+    let m = json(&dir.path().join("m.json"));
+    assert_eq!(m["version"], 2);
+    let p = &m["provenance"];
+    assert_eq!(p["tool"], format!("backprop {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(p["seed"], 5);
+    assert_eq!(p["epochs"], 3);
+    assert_eq!(p["training"]["epochs"], 3);
+    assert!(
+        p["command"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|a| a == "--seed")),
+        "{p}"
+    );
+    assert_eq!(p["data"]["source"], "xor");
+    assert_eq!(p["data"]["fingerprint"].as_str().map(str::len), Some(16));
+    ok(
+        dir.path(),
+        &[
+            "restarts",
+            "--data",
+            "xor",
+            "--epochs",
+            "2",
+            "--restarts",
+            "2",
+            "--report",
+            "r.json",
+            "-q",
+        ],
+    );
+    let r = json(&dir.path().join("r.json"));
+    assert_eq!(r["provenance"]["seed"], 1);
+    assert_eq!(
+        r["best"]["model"]["provenance"]["data"],
+        r["provenance"]["data"]
+    );
+    // The same data read twice has the same fingerprint; another seed's data another.
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "xor", "--epochs", "3", "--seed", "6", "--out", "m6.json", "-q",
+        ],
+    );
+    let m6 = json(&dir.path().join("m6.json"));
+    assert_ne!(
+        m6["provenance"]["data"]["fingerprint"],
+        p["data"]["fingerprint"]
+    );
 }
