@@ -338,7 +338,14 @@ fn a_shard_without_a_best_still_succeeds() {
         "d.json",
     ];
     ok(dir.path(), &diverging);
-    assert!(dir.path().join("d.json").exists());
+    // Its losses are not finite: written as null, the one convention, beside "diverged": true.
+    let text = std::fs::read_to_string(dir.path().join("d.json")).expect("the report");
+    assert!(!text.contains("\"inf\"") && !text.contains("NaN"), "{text}");
+    let report: Value = serde_json::from_str(&text).expect("JSON");
+    let run0 = &report["runs"][0];
+    assert_eq!(run0["diverged"], true);
+    assert_eq!(run0["score"], Value::Null);
+    assert_eq!(run0["final_train_loss"], Value::Null);
     let run = backprop(dir.path(), &with(&diverging, &["--out", "m.json"]));
     assert_eq!(run.code, 1, "{run:?}");
     assert!(
