@@ -1053,23 +1053,39 @@ fn classes_of(table: &Table, t: usize) -> Result<Vec<String>> {
 /// # Errors
 /// A value that is not one of the classes, by file, line and column.
 pub fn one_hot(table: &Table, t: usize, classes: &[String]) -> Result<Matrix> {
-    let k = classes.len();
-    let mut y = Matrix::zeros(k, table.len());
-    for r in 0..table.len() {
-        let name = class_name(&table.text(r, t));
-        let j = classes.iter().position(|c| *c == name).with_context(|| {
-            format!(
-                "{}:{}:{}: class {name:?} in column {:?} is not one of the model's classes ({})",
-                table.source,
-                table.lines[r],
-                t + 1,
-                table.header[t],
-                list(classes)
-            )
-        })?;
-        y[(j, r)] = 1.0;
+    Ok(one_hot_of(&class_indices(table, t, classes)?, classes.len()))
+}
+
+/// The index among `classes` of the value of column `t` in every row.
+///
+/// # Errors
+/// A value that is not one of the classes, by file, line and column.
+pub fn class_indices(table: &Table, t: usize, classes: &[String]) -> Result<Vec<u32>> {
+    (0..table.len())
+        .map(|r| {
+            let name = class_name(&table.text(r, t));
+            let j = classes.iter().position(|c| *c == name).with_context(|| {
+                format!(
+                    "{}:{}:{}: class {name:?} in column {:?} is not one of the model's classes ({})",
+                    table.source,
+                    table.lines[r],
+                    t + 1,
+                    table.header[t],
+                    list(classes)
+                )
+            })?;
+            Ok(j as u32)
+        })
+        .collect()
+}
+
+/// One-hot columns of `k` entries for class indices.
+pub fn one_hot_of(indices: &[u32], k: usize) -> Matrix {
+    let mut y = Matrix::zeros(k, indices.len());
+    for (r, &j) in indices.iter().enumerate() {
+        y[(j as usize, r)] = 1.0;
     }
-    Ok(y)
+    y
 }
 
 /// Splits `"a,b, c"` into names; an empty string gives none.

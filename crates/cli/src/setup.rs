@@ -464,6 +464,13 @@ pub fn load_for_model(
             .collect::<Result<_>>()?
     };
     // Prediction reads no targets: whatever stands in their columns (blank, a new label) is fine.
+    // Classes are read as indices first, and made one-hot once the table's numbers have become
+    // the input matrix: two copies of the data never live at once.
+    enum Targets {
+        None,
+        Classes(Vec<u32>),
+        Numbers(crate::data::Matrix),
+    }
     let y = if have_targets && need_targets {
         match model.task {
             Task::Classification => {
@@ -473,7 +480,7 @@ pub fn load_for_model(
                         present.len()
                     );
                 };
-                crate::data::one_hot(&table, t, &model.classes)?
+                Targets::Classes(crate::data::class_indices(&table, t, &model.classes)?)
             }
             Task::Regression => {
                 if present.len() != model.network.outputs() {
@@ -484,16 +491,22 @@ pub fn load_for_model(
                         model.network.outputs()
                     );
                 }
-                table.matrix(&present)?
+                Targets::Numbers(table.matrix(&present)?)
             }
         }
     } else {
-        crate::data::Matrix::zeros(0, table.len())
+        Targets::None
     };
     let source_name = table.source.clone();
     let inputs = features.iter().map(|&c| table.header[c].clone()).collect();
     let delimiter = Some((table.delimiter, table.delimiter_detected));
+    let rows = table.len();
     let x = table.into_matrix(&features)?;
+    let y = match y {
+        Targets::None => crate::data::Matrix::zeros(0, rows),
+        Targets::Classes(indices) => crate::data::one_hot_of(&indices, model.classes.len()),
+        Targets::Numbers(y) => y,
+    };
     Ok((
         Labeled {
             source: source_name,
