@@ -43,9 +43,9 @@ fn check_boundary(setup: &Setup, boundary: Option<&Path>) -> Result<()> {
         && (setup.model.network.inputs() != 2 || setup.model.task != Task::Classification)
     {
         bail!(
-            "--boundary draws classifiers of two inputs; {} has {} inputs ({})",
+            "--boundary draws classifiers of two inputs; {} has {} ({})",
             setup.raw.source,
-            setup.model.network.inputs(),
+            crate::data::count(setup.model.network.inputs(), "input", "inputs"),
             setup.model.task
         );
     }
@@ -316,7 +316,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         c.data.validation_rows,
         widths.join("-"),
         c.network.activation.name(),
-        c.network.output_activation.name(),
+        c.network.output_name(),
         c.network.loss,
         if args.from.is_some() { ", warm start" } else { "" },
     );

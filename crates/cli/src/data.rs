@@ -382,9 +382,9 @@ impl Table {
          -> Result<()> {
             if record.len() != width {
                 bail!(
-                    "{source}:{line}:{}: the row has {} fields, the header has {width}",
+                    "{source}:{line}:{}: the row has {}, the header has {width}",
                     record.len().min(width) + 1,
-                    record.len(),
+                    count(record.len(), "field", "fields"),
                 );
             }
             let r = lines.len();
@@ -634,6 +634,11 @@ fn csv_error(
             None => anyhow::anyhow!("{source}: {e}"),
         },
     }
+}
+
+/// `1 input`, `2 inputs`: a count with its noun, singular for one.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `a, b, c`, at most 12 names.
@@ -1053,7 +1058,10 @@ fn classes_of(table: &Table, t: usize) -> Result<Vec<String>> {
 /// # Errors
 /// A value that is not one of the classes, by file, line and column.
 pub fn one_hot(table: &Table, t: usize, classes: &[String]) -> Result<Matrix> {
-    Ok(one_hot_of(&class_indices(table, t, classes)?, classes.len()))
+    Ok(one_hot_of(
+        &class_indices(table, t, classes)?,
+        classes.len(),
+    ))
 }
 
 /// The index among `classes` of the value of column `t` in every row.
@@ -1144,7 +1152,7 @@ mod tests {
         );
         assert_eq!(
             err("a,b\n1,2\n3\n"),
-            "t.csv:3:2: the row has 1 fields, the header has 2"
+            "t.csv:3:2: the row has 1 field, the header has 2"
         );
         assert_eq!(err("a,b\n"), "t.csv:2: no data rows after the header");
         assert_eq!(

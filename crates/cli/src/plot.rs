@@ -241,8 +241,8 @@ fn draw_histogram(
 pub fn boundary_svg(model: &Model, data: &Labeled, title: &str) -> Result<String> {
     if model.network.inputs() != 2 || model.task != Task::Classification {
         bail!(
-            "--boundary draws classifiers of two inputs; this model has {} inputs ({})",
-            model.network.inputs(),
+            "--boundary draws classifiers of two inputs; this model has {} ({})",
+            crate::data::count(model.network.inputs(), "input", "inputs"),
             model.task
         );
     }

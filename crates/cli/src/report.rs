@@ -298,7 +298,7 @@ impl Report {
             "network {} ({} hidden, {} output), {} loss; SGD: lr {}, {} epochs, batch {}, {} init, seed {}",
             widths.join("-"),
             c.network.activation.name(),
-            c.network.output_activation.name(),
+            c.network.output_name(),
             c.network.loss,
             c.sgd.learning_rate,
             c.sgd.epochs,

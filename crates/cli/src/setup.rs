@@ -47,6 +47,21 @@ pub struct NetworkInfo {
     pub loss: Loss,
 }
 
+impl NetworkInfo {
+    /// The output as summaries name it: the output activation, or "softmax" for the identity
+    /// output of the cross-entropy loss (whose softmax makes the probabilities), "sigmoid then
+    /// softmax" for another activation under it.
+    pub fn output_name(&self) -> String {
+        match (self.loss, self.output_activation) {
+            (Loss::CrossEntropy, Activation::Identity) => "softmax".to_owned(),
+            (Loss::CrossEntropy, a) => format!("{} then softmax", a.name()),
+            (Loss::Squared, a) => a.name().to_owned(),
+            // Loss is non-exhaustive: a new loss reads as its output activation.
+            (_, a) => a.name().to_owned(),
+        }
+    }
+}
+
 /// Everything that fixes a training run or an experiment (all but threads and shards).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExperimentConfig {
@@ -434,9 +449,10 @@ pub fn load_for_model(
             .collect();
         if f.len() != n_0 {
             bail!(
-                "{}: {} feature columns, the model takes {n_0} inputs (name the others with --target or --drop)",
+                "{}: {}, the model takes {} (name the others with --target or --drop)",
                 table.source,
-                f.len()
+                crate::data::count(f.len(), "feature column", "feature columns"),
+                crate::data::count(n_0, "input", "inputs")
             );
         }
         f
@@ -485,10 +501,10 @@ pub fn load_for_model(
             Task::Regression => {
                 if present.len() != model.network.outputs() {
                     bail!(
-                        "{}: {} target columns, the model has {} outputs",
+                        "{}: {}, the model has {}",
                         table.source,
-                        present.len(),
-                        model.network.outputs()
+                        crate::data::count(present.len(), "target column", "target columns"),
+                        crate::data::count(model.network.outputs(), "output", "outputs")
                     );
                 }
                 Targets::Numbers(table.matrix(&present)?)

@@ -1694,3 +1694,46 @@ fn models_and_reports_record_their_provenance() {
         p["data"]["fingerprint"]
     );
 }
+
+#[test]
+fn a_softmax_output_is_called_softmax_and_one_input_is_singular() {
+    let dir = temp();
+    let run = ok(
+        dir.path(),
+        &["train", "--data", "circles", "--epochs", "1", "-q"],
+    );
+    assert!(
+        run.stdout
+            .contains("(tanh hidden, softmax output), cross-entropy loss"),
+        "{}",
+        run.stdout
+    );
+    let run = ok(
+        dir.path(),
+        &[
+            "restarts",
+            "--data",
+            "circles",
+            "--epochs",
+            "1",
+            "--restarts",
+            "2",
+            "-q",
+        ],
+    );
+    assert!(run.stdout.contains("softmax output"), "{}", run.stdout);
+    bad(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "sine",
+            "--epochs",
+            "1",
+            "-q",
+            "--boundary",
+            "b.svg",
+        ],
+        "sine has 1 input (regression)",
+    );
+}

@@ -102,6 +102,11 @@ fn located(file: &str, line: usize, column: usize, message: &str) -> String {
     }
 }
 
+/// `1 input`, `2 inputs`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The model errors' result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -393,8 +398,8 @@ impl Model {
         let task = file.task.unwrap_or(Task::Regression);
         if !file.inputs.is_empty() && file.inputs.len() != n_0 {
             return Err(bad(format!(
-                "{} inputs named, the network has {n_0}",
-                file.inputs.len()
+                "{} named, the network has {n_0}",
+                count(file.inputs.len(), "input", "inputs")
             )));
         }
         for (what, names) in [("inputs", &file.inputs), ("targets", &file.targets)] {
@@ -412,13 +417,15 @@ impl Model {
             Task::Classification => {
                 if n_d < 2 {
                     return Err(bad(format!(
-                        "a classifier needs at least two classes, the network has {n_d} output"
+                        "a classifier needs at least two classes, the network has {}",
+                        count(n_d, "output", "outputs")
                     )));
                 }
                 if file.classes.len() != n_d {
                     return Err(bad(format!(
-                        "{} classes, the network has {n_d} outputs",
-                        file.classes.len()
+                        "{}, the network has {}",
+                        count(file.classes.len(), "class", "classes"),
+                        count(n_d, "output", "outputs")
                     )));
                 }
                 if let Some((k, c)) = file
@@ -441,8 +448,9 @@ impl Model {
             Task::Regression => {
                 if !file.targets.is_empty() && file.targets.len() != n_d {
                     return Err(bad(format!(
-                        "{} targets named, the network has {n_d} outputs",
-                        file.targets.len()
+                        "{} named, the network has {}",
+                        count(file.targets.len(), "target", "targets"),
+                        count(n_d, "output", "outputs")
                     )));
                 }
                 if file.loss == Loss::CrossEntropy {
