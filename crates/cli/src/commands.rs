@@ -509,17 +509,20 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let mut out = vec![0.0; net.outputs()];
     match model.task {
         Task::Classification => {
-            let _ = writeln!(
-                text,
-                "accuracy {}",
-                percent(optim::accuracy(net, &dataset)?)
-            );
+            // One pass: the confusion matrix, whose diagonal is the accuracy (a classifier has
+            // two outputs or more, so its class is the largest output, as optim's accuracy).
             let k = model.classes.len();
             let mut confusion = vec![vec![0usize; k]; k];
             for k in 0..dataset.len() {
                 net.predict_to(&mut ws, dataset.x(k), &mut out)?;
                 confusion[argmax(dataset.y(k))][argmax(&out)] += 1;
             }
+            let right: usize = (0..k).map(|c| confusion[c][c]).sum();
+            let _ = writeln!(
+                text,
+                "accuracy {}",
+                percent(right as f64 / dataset.len() as f64)
+            );
             let width = model
                 .classes
                 .iter()

@@ -1069,22 +1069,44 @@ pub fn one_hot(table: &Table, t: usize, classes: &[String]) -> Result<Matrix> {
 /// # Errors
 /// A value that is not one of the classes, by file, line and column.
 pub fn class_indices(table: &Table, t: usize, classes: &[String]) -> Result<Vec<u32>> {
+    if table.is_numeric(t) {
+        // Numeric labels: each distinct number is named and looked up once.
+        let w = table.header.len();
+        let mut seen: Vec<(u64, u32)> = Vec::new();
+        let mut out = Vec::with_capacity(table.len());
+        for r in 0..table.len() {
+            let bits = table.numbers[r * w + t].to_bits();
+            let j = match seen.iter().find(|(b, _)| *b == bits) {
+                Some(&(_, j)) => j,
+                None => {
+                    let j = class_index(table, r, t, classes)?;
+                    seen.push((bits, j));
+                    j
+                }
+            };
+            out.push(j);
+        }
+        return Ok(out);
+    }
     (0..table.len())
-        .map(|r| {
-            let name = class_name(&table.text(r, t));
-            let j = classes.iter().position(|c| *c == name).with_context(|| {
-                format!(
-                    "{}:{}:{}: class {name:?} in column {:?} is not one of the model's classes ({})",
-                    table.source,
-                    table.lines[r],
-                    t + 1,
-                    table.header[t],
-                    list(classes)
-                )
-            })?;
-            Ok(j as u32)
-        })
+        .map(|r| class_index(table, r, t, classes))
         .collect()
+}
+
+/// The index among `classes` of the value in row `r`, column `t`.
+fn class_index(table: &Table, r: usize, t: usize, classes: &[String]) -> Result<u32> {
+    let name = class_name(&table.text(r, t));
+    let j = classes.iter().position(|c| *c == name).with_context(|| {
+        format!(
+            "{}:{}:{}: class {name:?} in column {:?} is not one of the model's classes ({})",
+            table.source,
+            table.lines[r],
+            t + 1,
+            table.header[t],
+            list(classes)
+        )
+    })?;
+    Ok(j as u32)
 }
 
 /// One-hot columns of `k` entries for class indices.
