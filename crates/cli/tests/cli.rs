@@ -1737,3 +1737,61 @@ fn a_softmax_output_is_called_softmax_and_one_input_is_singular() {
         "sine has 1 input (regression)",
     );
 }
+
+#[test]
+fn the_shipped_example_trains_evaluates_and_predicts_with_its_ids() {
+    let fruit = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/data/fruit.csv");
+    let fruit = fruit.to_str().expect("a UTF-8 path");
+    let dir = temp();
+    let run = ok(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            fruit,
+            "--target",
+            "kind",
+            "--drop",
+            "id",
+            "--epochs",
+            "40",
+            "-q",
+            "--out",
+            "fruit.json",
+        ],
+    );
+    assert!(
+        run.stderr.contains("target: kind; 4 feature columns (weight_g, sugar, acidity, roundness); task: classification, 3 classes, guessed from text values"),
+        "{}",
+        run.stderr
+    );
+    let eval = ok(
+        dir.path(),
+        &["evaluate", "--model", "fruit.json", "--data", fruit],
+    );
+    let accuracy: f64 = eval
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy "))
+        .and_then(|a| a.trim_end_matches('%').parse().ok())
+        .expect("an accuracy line");
+    assert!(accuracy > 80.0, "{}", eval.stdout);
+    let predicted = ok(
+        dir.path(),
+        &[
+            "predict",
+            "--model",
+            "fruit.json",
+            "--data",
+            fruit,
+            "--keep",
+            "id",
+        ],
+    );
+    let mut lines = predicted.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("id,predicted_kind,p_apple,p_orange,p_pear")
+    );
+    assert!(lines.next().is_some_and(|l| l.starts_with("F001,")));
+}
