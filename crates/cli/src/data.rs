@@ -295,7 +295,7 @@ impl Table {
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .trim(csv::Trim::All)
+            // Fields are trimmed here, as slices: the csv crate's trimming copies every record.
             .buffer_capacity(1 << 16)
             .from_reader(Scanned {
                 inner: reader,
@@ -321,7 +321,7 @@ impl Table {
             let line = scan
                 .borrow_mut()
                 .line(record.position().map_or(0, |p| p.byte()));
-            if !(record.len() == 1 && record[0].is_empty()) {
+            if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
                 first = Some(line);
                 break;
             }
@@ -336,7 +336,7 @@ impl Table {
             pending_row = Some((first_line, record.clone()));
         } else {
             for (k, field) in record.iter().enumerate() {
-                let name = std::str::from_utf8(field).map_err(|_| {
+                let name = std::str::from_utf8(field.trim_ascii()).map_err(|_| {
                     anyhow::anyhow!("{source}:{first_line}:{}: not UTF-8 text", k + 1)
                 })?;
                 header.push(name.strip_prefix('\u{feff}').unwrap_or(name).to_owned());
@@ -390,6 +390,7 @@ impl Table {
             let r = lines.len();
             lines.push(line);
             for (c, (field, column)) in record.iter().zip(&mut columns).enumerate() {
+                let field = field.trim_ascii();
                 let x = parse_number(field);
                 numbers.push(x.unwrap_or(f64::NAN));
                 if x.is_none() && column.bad.is_none() {
@@ -427,7 +428,7 @@ impl Table {
                 .borrow_mut()
                 .line(record.position().map_or(0, |p| p.byte()));
             // A line with nothing on it is not a row.
-            if record.len() == 1 && record[0].is_empty() {
+            if record.len() == 1 && record[0].trim_ascii().is_empty() {
                 continue;
             }
             last_len = record.len();
