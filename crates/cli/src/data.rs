@@ -956,7 +956,12 @@ impl Labeled {
                 Task::Classification => "regress",
                 Task::Regression => "classify",
             };
-            let _ = write!(text, ", {why}; --task {other} to override");
+            if reason == TaskReason::Text {
+                // Text cannot be regressed: nothing to override.
+                let _ = write!(text, ", {why}");
+            } else {
+                let _ = write!(text, ", {why}; --task {other} to override");
+            }
         }
         if let Some((d, detected)) = self.delimiter {
             let _ = write!(

@@ -1761,7 +1761,7 @@ fn the_shipped_example_trains_evaluates_and_predicts_with_its_ids() {
         ],
     );
     assert!(
-        run.stderr.contains("target: kind; 4 feature columns (weight_g, sugar, acidity, roundness); task: classification, 3 classes, guessed from text values"),
+        run.stderr.contains("target: kind; 4 feature columns (weight_g, sugar, acidity, roundness); task: classification, 3 classes, guessed from text values; delimiter"),
         "{}",
         run.stderr
     );
