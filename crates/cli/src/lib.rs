@@ -97,6 +97,7 @@ where
         Command::Bench(a) => bench::run(a),
         Command::Basins(a) => basins::run(a),
         Command::Trace(a) => trace::run(a),
+        Command::Completions(a) => commands::completions(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

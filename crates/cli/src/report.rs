@@ -1,8 +1,9 @@
 //! The restart report: what `--report` writes, what `merge` reads, and the table printed from it.
 //!
-//! Non-finite numbers (a diverged run's loss) are written as the strings `"NaN"`, `"inf"` and
-//! `"-inf"`, since JSON has no such numbers; finite ones as the shortest decimal that reads back
-//! to the same `f64`.
+//! Non-finite numbers (a diverged run's loss) are written as `null`, the workspace's one
+//! convention ([`backprop_optim::nan_as_null`]: pandas and jq read it as a missing value), and the
+//! run's `diverged` flag says why; the strings `"NaN"`, `"inf"` and `"-inf"` of older reports
+//! still read. Finite numbers are the shortest decimal that reads back to the same `f64`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -399,6 +400,10 @@ pub struct Report {
     pub statistics: Option<Statistics>,
     /// Wall-clock seconds of the whole experiment (the longest shard after a merge).
     pub seconds: f64,
+    /// How the report was made: the program, its command line, seed, SGD settings, data
+    /// (absent in reports written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::model::Provenance>,
 }
 
 impl Report {
@@ -438,6 +443,7 @@ impl Report {
             spread,
             statistics: None,
             seconds,
+            provenance: model.provenance.clone(),
         }
     }
 
@@ -535,7 +541,7 @@ impl Report {
             "network {} ({} hidden, {} output), {} loss; {}: lr {}, {} epochs, batch {}, {} init, seed {}",
             widths.join("-"),
             c.network.activation.name(),
-            c.network.output_activation.name(),
+            c.network.output_name(),
             c.network.loss,
             rule_family(c.sgd.optimizer),
             c.sgd.learning_rate,
@@ -804,6 +810,7 @@ pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) 
         spread,
         statistics: None,
         seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
+        provenance: first.provenance.clone(),
     };
     merged.compute_statistics(criterion, confidence)?;
     Ok(merged)
@@ -899,81 +906,11 @@ pub fn percent(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
-/// One `f64` as a JSON number, or a string for NaN and infinities.
-mod num {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    pub(super) enum Repr {
-        Number(f64),
-        Text(String),
-    }
-
-    pub(super) fn to_repr(x: f64) -> Repr {
-        if x.is_finite() {
-            Repr::Number(x)
-        } else {
-            Repr::Text(x.to_string())
-        }
-    }
-
-    pub(super) fn from_repr<E: serde::de::Error>(r: Repr) -> Result<f64, E> {
-        match r {
-            Repr::Number(x) => Ok(x),
-            Repr::Text(s) => match s.as_str() {
-                "NaN" => Ok(f64::NAN),
-                "inf" => Ok(f64::INFINITY),
-                "-inf" => Ok(f64::NEG_INFINITY),
-                _ => Err(E::custom(format!("{s:?} is not a number"))),
-            },
-        }
-    }
-
-    pub(super) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        to_repr(*x).serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        from_repr(Repr::deserialize(d)?)
-    }
-}
-
-/// An optional `f64`, as [`num`].
-mod opt_num {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::num::{from_repr, to_repr, Repr};
-
-    pub(super) fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-        x.map(to_repr).serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        Option::<Repr>::deserialize(d)?.map(from_repr).transpose()
-    }
-}
-
-/// A vector of `f64`, as [`num`].
-mod vec_num {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::num::{from_repr, to_repr, Repr};
-
-    pub(super) fn serialize<S: Serializer>(x: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        x.iter()
-            .map(|&v| to_repr(v))
-            .collect::<Vec<_>>()
-            .serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Vec::<Repr>::deserialize(d)?
-            .into_iter()
-            .map(from_repr)
-            .collect()
-    }
-}
+// Non-finite numbers follow the workspace's one convention (`null`; see
+// `backprop_optim::nan_as_null`), which still reads the strings this file wrote before.
+use backprop_optim::nan_as_null as num;
+use backprop_optim::nan_as_null::option as opt_num;
+use backprop_optim::nan_as_null::vec as vec_num;
 
 #[cfg(test)]
 mod tests {
@@ -1023,15 +960,22 @@ mod tests {
         r.final_validation_loss = Some(f64::NAN);
         let text = serde_json::to_string(&r)?;
         assert!(
-            text.contains("\"NaN\"") && text.contains("\"inf\""),
+            !text.contains("NaN") && !text.contains("inf") && text.contains("[0.25,null,null]"),
             "{text}"
         );
+        assert!(text.contains("\"diverged\":true"), "{text}");
         let back: RunRecord = serde_json::from_str(&text)?;
         assert_eq!(back.train_loss[0], 0.25);
-        assert!(back.train_loss[1].is_nan());
+        assert!(back.train_loss[1].is_nan() && back.train_loss[2].is_nan());
+        assert!(back.score.is_nan());
+        assert_eq!(back.final_validation_loss, None);
+        // A report written before the convention still reads, infinities and all.
+        let old = text
+            .replace("[0.25,null,null]", "[0.25,\"NaN\",\"-inf\"]")
+            .replace("\"score\":null", "\"score\":\"inf\"");
+        let back: RunRecord = serde_json::from_str(&old)?;
         assert_eq!(back.train_loss[2], f64::NEG_INFINITY);
         assert_eq!(back.score, f64::INFINITY);
-        assert!(back.final_validation_loss.is_some_and(f64::is_nan));
         Ok(())
     }
 

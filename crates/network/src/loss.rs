@@ -20,10 +20,12 @@ use crate::{Error, Result};
 /// assert!(Loss::Squared.value(&[1.0, 2.0], &[0.0]).is_err()); // lengths differ
 /// # Ok::<(), backprop_network::Error>(())
 /// ```
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
 )]
-#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Loss {
     /// The lecture's squared loss `1/2 ||v_d - y||^2`, with `dL/dv_d = v_d - y`.
