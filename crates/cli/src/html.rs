@@ -163,6 +163,18 @@ fn figure(out: &mut String, svg: &str, caption: &str) {
     );
 }
 
+/// A ratio or a distance with 4 significant digits, in scientific notation only when far from 1.
+fn short(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        x.to_string()
+    } else if (1e-3..1e4).contains(&x.abs()) {
+        let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+        format!("{x:.digits$}")
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
 /// A number as the sorting script reads it (`parseFloat`): what is not finite sorts last.
 fn sort_key(x: f64) -> String {
     let x = if x.is_nan() || x == f64::INFINITY {
@@ -201,16 +213,17 @@ code { font: 13px/1.4 ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace
   padding: 1px 4px; border-radius: 4px; }
 nav { font-size: 14px; color: var(--muted); margin: 6px 0 0; }
 nav a { color: var(--accent); text-decoration: none; margin-right: 14px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(180px, 1fr)); gap: 12px; margin: 14px 0; }
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(148px, 1fr)); gap: 12px; margin: 14px 0; }
 .card { border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; background: var(--soft); }
 .card .k { font-size: 12px; text-transform: uppercase; letter-spacing: .04em; color: var(--muted); }
 .card .v { font-size: 22px; font-weight: 600; font-variant-numeric: tabular-nums; }
-.card .n { font-size: 13px; color: var(--muted); }
+.card .n { font-size: 13px; color: var(--muted); overflow-wrap: anywhere; }
 dl.config { display: grid; grid-template-columns: max-content 1fr; gap: 3px 18px; margin: 8px 0; }
 dl.config dt { color: var(--muted); }
 dl.config dd { margin: 0; }
 figure { margin: 14px 0 20px; }
 figure svg { display: block; width: 100%; max-width: 1200px; height: auto; border: 1px solid var(--line); border-radius: 6px; }
+figure.square svg { max-width: 640px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 .scroll { overflow-x: auto; max-height: 640px; overflow-y: auto; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; font-size: 14px; width: 100%; }
@@ -372,7 +385,10 @@ impl Page<'_> {
         let mut row = |k: &str, v: String| {
             let _ = writeln!(out, "<dt>{k}</dt><dd>{v}</dd>");
         };
-        row("data", format!("<code>{}</code>, {}", esc(&d.source), d.task));
+        row(
+            "data",
+            format!("<code>{}</code>, {}", esc(&d.source), d.task),
+        );
         row(
             "rows",
             format!(
@@ -465,10 +481,10 @@ impl Page<'_> {
             );
         }
         if let Some(b) = &self.boundary {
-            figure(
+            let _ = writeln!(
                 out,
-                b,
-                "The best network's decision regions over the data.",
+                "<figure class=\"square\">{}<figcaption>The best network's decision regions over the data.</figcaption></figure>",
+                inline_svg(b, "decision regions")
             );
         }
         let classification = r.config.data.task == Task::Classification;
@@ -495,7 +511,9 @@ impl Page<'_> {
                 esc(name)
             ))
         );
-        out.push_str("<div class=\"scroll\"><table class=\"sortable\" id=\"restarts-table\">\n<thead><tr>");
+        out.push_str(
+            "<div class=\"scroll\"><table class=\"sortable\" id=\"restarts-table\">\n<thead><tr>",
+        );
         let mut head = vec!["restart", "seed", "train loss"];
         if validation {
             head.push("val loss");
@@ -757,22 +775,19 @@ impl Page<'_> {
                 esc(&label(i))
             );
             let group = row.group.map_or("-".to_owned(), |g| g.to_string());
-            out.push_str(&num(
-                &group,
-                row.group.map_or(f64::INFINITY, |g| g as f64),
-            ));
+            out.push_str(&num(&group, row.group.map_or(f64::INFINITY, |g| g as f64)));
             out.push_str(&num(&loss(row.score), row.score));
             for x in [
                 row.distance_before,
                 row.distance_after,
                 row.output_difference,
             ] {
-                out.push_str(&num(&format!("{x:.3e}"), x));
+                out.push_str(&num(&short(x), x));
             }
             if classification {
                 out.push_str(&num(&percent(row.disagreement), row.disagreement));
             }
-            out.push_str(&num(&format!("{:.3e}", row.barrier), row.barrier));
+            out.push_str(&num(&short(row.barrier), row.barrier));
             for h in &row.health {
                 let bad = h.dead + h.saturated + h.duplicates;
                 out.push_str(&num(
@@ -836,6 +851,15 @@ mod tests {
             "{inlined}"
         );
         assert!(inlined.contains("viewBox=\"0 0 10 10\""));
+    }
+
+    #[test]
+    fn short_numbers_keep_four_digits() {
+        assert_eq!(short(1.4751), "1.475");
+        assert_eq!(short(0.012345), "0.01235");
+        assert_eq!(short(1.2e-18), "1.200e-18");
+        assert_eq!(short(0.0), "0");
+        assert_eq!(short(12345.0), "1.234e4");
     }
 
     #[test]
