@@ -223,7 +223,9 @@ dl.config dt { color: var(--muted); }
 dl.config dd { margin: 0; }
 figure { margin: 14px 0 20px; }
 figure svg { display: block; width: 100%; max-width: 1200px; height: auto; border: 1px solid var(--line); border-radius: 6px; }
-figure.square svg { max-width: 640px; }
+.pair { display: grid; grid-template-columns: minmax(0, 600px) 1fr; gap: 28px; align-items: start; }
+.pair figure { margin-top: 0; }
+.pair dl.config { margin-top: 4px; }
 figcaption { color: var(--muted); font-size: 13px; margin-top: 4px; }
 .scroll { overflow-x: auto; max-height: 640px; overflow-y: auto; border: 1px solid var(--line); border-radius: 6px; }
 table { border-collapse: collapse; font-size: 14px; width: 100%; }
@@ -331,7 +333,7 @@ impl Page<'_> {
                 card(
                     "best restart",
                     &b.restart.to_string(),
-                    &format!("seed {}", b.seed),
+                    &format!("of {}", r.runs.len()),
                 );
                 card(&format!("best {what}"), &loss(b.score), "");
                 if let Some(a) = b.accuracy() {
@@ -481,11 +483,7 @@ impl Page<'_> {
             );
         }
         if let Some(b) = &self.boundary {
-            let _ = writeln!(
-                out,
-                "<figure class=\"square\">{}<figcaption>The best network's decision regions over the data.</figcaption></figure>",
-                inline_svg(b, "decision regions")
-            );
+            self.best_network(out, b);
         }
         let classification = r.config.data.task == Task::Classification;
         let validation = r.config.data.validation_rows > 0;
@@ -610,6 +608,57 @@ impl Page<'_> {
         Ok(())
     }
 
+    /// The best network's decision regions beside its numbers.
+    fn best_network(&self, out: &mut String, svg: &str) {
+        let r = self.report;
+        let Some(best) = r
+            .best
+            .as_ref()
+            .and_then(|b| r.runs.iter().find(|x| x.restart == b.restart))
+        else {
+            return;
+        };
+        let _ = writeln!(
+            out,
+            "<h3>The best network</h3>\n<div class=\"pair\"><figure>{}<figcaption>Its decision regions over \
+             all the rows of the data (training and validation), in the data's own units.</figcaption></figure>\n\
+             <dl class=\"config\">",
+            inline_svg(svg, "decision regions of the best network")
+        );
+        let mut row = |k: &str, v: String| {
+            let _ = writeln!(out, "<dt>{k}</dt><dd>{v}</dd>");
+        };
+        row("restart", best.restart.to_string());
+        row("seed", best.seed.to_string());
+        row("training loss", loss(best.final_train_loss));
+        if let Some(v) = best.final_validation_loss {
+            row("validation loss", loss(v));
+        }
+        if let Some(a) = best.train_accuracy {
+            row("training accuracy", percent(a));
+        }
+        if let Some(a) = best.final_validation_accuracy {
+            row("validation accuracy", percent(a));
+        }
+        row(
+            "epochs",
+            format!(
+                "{}, the lowest {} at epoch {}",
+                best.epochs,
+                r.score_name(),
+                best.best_epoch + 1
+            ),
+        );
+        if let Some(z) = &r.baseline {
+            let mut t = format!("{} {}", r.score_name(), loss(z.score));
+            if let Some(a) = z.accuracy() {
+                let _ = write!(t, ", accuracy {}", percent(a));
+            }
+            row("zero init, for comparison", t);
+        }
+        out.push_str("</dl></div>\n");
+    }
+
     fn statistics(&self, out: &mut String) -> Result<()> {
         let r = self.report;
         out.push_str("<h2 id=\"statistics\">Statistics over the restarts</h2>\n");
@@ -674,7 +723,7 @@ impl Page<'_> {
                 "<tr>{}{}{}</tr>",
                 num(&b.k.to_string(), b.k as f64),
                 num(&loss(b.expected), b.expected),
-                num(&percent(b.p_success), b.p_success)
+                num(&report::chance(b.p_success), b.p_success)
             );
         }
         out.push_str("</tbody></table>\n");

@@ -347,7 +347,7 @@ impl Statistics {
 }
 
 /// A probability as a percentage, never rounded up to a certainty it is not: ">99.9%".
-fn chance(p: f64) -> String {
+pub(crate) fn chance(p: f64) -> String {
     if (0.9995..1.0).contains(&p) {
         ">99.9%".to_owned()
     } else {
