@@ -328,9 +328,13 @@ pub struct RestartsArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Keep every restart's final network (and the zero-init baseline's) in the report, in the
-    /// model file's format, for `backprop basins` (needs --report).
+    /// model file's format, for `backprop basins` (needs --report or --html).
     #[arg(long)]
     pub keep_models: bool,
+    /// Write one self-contained HTML page: configuration, restarts, statistics, every plot, and
+    /// the distinct minima with --keep-models.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The success criterion and the level of the statistics.
     #[command(flatten)]
     pub stats: StatsFlags,
@@ -364,6 +368,9 @@ pub struct StatsArgs {
     /// Draw the ECDF of the scores and the best-of-k curve (SVG).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write one self-contained HTML page: configuration, restarts, statistics, every plot.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_criterion(s: &str) -> Result<Criterion, String> {
@@ -428,6 +435,10 @@ pub struct BasinsArgs {
     /// Draw the distances to the best before and after alignment, and the barrier curves (SVG).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write one self-contained HTML page: the report's configuration, restarts, statistics and
+    /// distinct minima, with every plot.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `backprop trace`.

@@ -596,6 +596,7 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
         &[
             ("--csv", args.csv.as_deref()),
             ("--plot", args.plot.as_deref()),
+            ("--html", args.html.as_deref()),
         ],
         &inputs,
     )?;
@@ -612,6 +613,9 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     }
     if let Some(path) = &args.plot {
         write_atomic(path, analysis.svg()?.as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        crate::html::write_basins(path, &report, &analysis, &args.report)?;
     }
     Ok(())
 }

@@ -171,11 +171,12 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             ("--plot", args.plot.as_deref()),
             ("--out", args.out.as_deref()),
             ("--boundary", args.boundary.as_deref()),
+            ("--html", args.html.as_deref()),
         ],
         &inputs,
     )?;
-    if args.keep_models && args.report.is_none() {
-        bail!("--keep-models keeps the networks in the report: give --report FILE too");
+    if args.keep_models && args.report.is_none() && args.html.is_none() {
+        bail!("--keep-models keeps the networks in the report: give --report FILE (or --html FILE) too");
     }
     // On standard error, beside the progress: standard output stays the report, as `merge`
     // prints it.
@@ -241,6 +242,9 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         }
     }
     report.compute_statistics(args.stats.success, args.stats.confidence)?;
+    if let Some(path) = &args.html {
+        crate::html::write_restarts(path, &report, &setup.raw)?;
+    }
     finish_experiment(
         &report,
         args.report.as_deref(),
@@ -777,6 +781,7 @@ pub fn stats(args: &StatsArgs) -> Result<()> {
         &[
             ("--csv", args.csv.as_deref()),
             ("--plot", args.plot.as_deref()),
+            ("--html", args.html.as_deref()),
         ],
         &[("REPORT", args.report.as_path())],
     )?;
@@ -823,6 +828,9 @@ pub fn stats(args: &StatsArgs) -> Result<()> {
     }
     if let Some(path) = &args.plot {
         write_atomic(path, plot::stats_svg(&report)?.as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        crate::html::write_stats(path, &report, &args.report)?;
     }
     Ok(())
 }

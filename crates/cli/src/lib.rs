@@ -32,6 +32,7 @@ pub mod bench;
 pub(crate) mod commands;
 pub mod data;
 pub mod datasets;
+pub(crate) mod html;
 pub mod model;
 pub(crate) mod output;
 pub(crate) mod plot;

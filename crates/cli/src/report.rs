@@ -348,7 +348,7 @@ impl Statistics {
 }
 
 /// A probability as a percentage, never rounded up to a certainty it is not: ">99.9%".
-fn chance(p: f64) -> String {
+pub(crate) fn chance(p: f64) -> String {
     if (0.9995..1.0).contains(&p) {
         ">99.9%".to_owned()
     } else {
@@ -818,7 +818,7 @@ pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) 
 
 /// The family of the update rule, as the configuration's first line names it: the rule's own
 /// settings follow on the next line.
-fn rule_family(optimizer: Optimizer) -> &'static str {
+pub(crate) fn rule_family(optimizer: Optimizer) -> &'static str {
     match optimizer {
         Optimizer::Adam { .. } => "Adam",
         Optimizer::AdamW { .. } => "AdamW",
@@ -827,7 +827,7 @@ fn rule_family(optimizer: Optimizer) -> &'static str {
 }
 
 /// The SGD settings that differ from the lecture's plain SGD, as `name value` phrases.
-fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
+pub(crate) fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
     let mut extras = Vec::new();
     match sgd.order {
         Order::Fixed => extras.push("samples in data order".to_owned()),
