@@ -5,3 +5,4 @@ mod determinism;
 mod gradcheck;
 mod network;
 mod optim;
+mod value_stability;

@@ -1,4 +1,5 @@
-//! `exp` for the sigmoid, in plain arithmetic that the compiler vectorizes over a slice.
+//! `exp` for the sigmoid and the softmax, and `exp(x) - 1` for tanh, in plain arithmetic that
+//! the compiler vectorizes over a slice.
 //!
 //! The C library's `exp` is a call per element, which no loop around it can vectorize; the
 //! sigmoid of a layer is a loop over its nodes. This one is the textbook method: `x = n ln 2 + r`
@@ -10,9 +11,14 @@
 //! underflow zero without a branch). The integer `n` comes from adding `1.5 2^52` (`1.5 2^23`):
 //! the sum's low bits are `n`. No branches, no calls, no table: every lane does the same work.
 //!
+//! `exp(x) - 1` ([`expm1_f64`]) takes the same steps with the polynomial's leading `1` left out,
+//! `2^n (exp(r) - 1) + (2^n - 1)`, so that it keeps its relative accuracy near `x = 0` (for
+//! `n = 0`, `r = x` exactly), where `exp(x) - 1` would cancel.
+//!
 //! Accuracy: within 2 ulp of the correctly rounded result over the range where `exp` is normal,
 //! checked against the C library's `exp` by the tests below. The results are the same bits on
-//! every machine (the C library's `exp` may differ between versions).
+//! every machine (the C library's `exp` may differ between versions, and between CPUs with and
+//! without FMA).
 
 /// `1 / ln 2`.
 const LOG2E: f64 = std::f64::consts::LOG2_E;
@@ -57,6 +63,35 @@ pub(crate) fn exp_f64(x: f64) -> f64 {
     p * s1 * s2
 }
 
+/// `exp(x) - 1` for `f64`, for `|x| <= 64` (tanh calls it on `[0, 40]`): `2^n` is formed in one
+/// factor, normal in that range.
+#[inline(always)]
+pub(crate) fn expm1_f64(x: f64) -> f64 {
+    let t = x * LOG2E + SHIFT;
+    let n_f = t - SHIFT;
+    let n = (t.to_bits() as i64).wrapping_sub(SHIFT.to_bits() as i64);
+    let r = (x - n_f * LN2_HI) - n_f * LN2_LO;
+    // sum_{1 <= k <= 13} r^k / k!, Estrin's scheme as in `exp_f64` without the leading 1.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let r8 = r4 * r4;
+    let p23 = 0.5 + r * (1.0 / 6.0);
+    let p45 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    let p67 = 1.0 / 720.0 + r * (1.0 / 5_040.0);
+    let p89 = 1.0 / 40_320.0 + r * (1.0 / 362_880.0);
+    let p1011 = 1.0 / 3_628_800.0 + r * (1.0 / 39_916_800.0);
+    let p1213 = 1.0 / 479_001_600.0 + r * (1.0 / 6_227_020_800.0);
+    let p13 = r + r2 * p23;
+    let p47 = p45 + r2 * p67;
+    let p811 = p89 + r2 * p1011;
+    let p17 = p13 + r4 * p47;
+    let p813 = p811 + r4 * p1213;
+    let q = p17 + r8 * p813;
+    // exp(x) - 1 = 2^n (exp(r) - 1) + (2^n - 1): the product is exact, `2^n - 1` too (n <= 53).
+    let s = f64::from_bits(((n + 1023) as u64) << 52);
+    s * q + (s - 1.0)
+}
+
 /// `1 / ln 2` in `f32`.
 const LOG2E_F: f32 = std::f32::consts::LOG2_E;
 /// `ln 2` for `f32`: leading part (exact in 9 bits) and the rest.
@@ -87,6 +122,25 @@ pub(crate) fn exp_f32(x: f32) -> f32 {
     let s1 = f32::from_bits(((n1 + 127) as u32) << 23);
     let s2 = f32::from_bits(((n2 + 127) as u32) << 23);
     p * s1 * s2
+}
+
+/// `exp(x) - 1` for `f32`, for `|x| <= 64` (tanh calls it on `[0, 20]`).
+#[inline(always)]
+pub(crate) fn expm1_f32(x: f32) -> f32 {
+    let t = x * LOG2E_F + SHIFT_F;
+    let n_f = t - SHIFT_F;
+    let n = (t.to_bits() as i32).wrapping_sub(SHIFT_F.to_bits() as i32);
+    let r = (x - n_f * LN2_HI_F) - n_f * LN2_LO_F;
+    // sum_{1 <= k <= 8} r^k / k!, by Estrin's scheme.
+    let r2 = r * r;
+    let r4 = r2 * r2;
+    let p23 = 0.5 + r * (1.0 / 6.0);
+    let p45 = 1.0 / 24.0 + r * (1.0 / 120.0);
+    let p67 = 1.0 / 720.0 + r * (1.0 / 5_040.0);
+    let p8 = 1.0 / 40_320.0;
+    let q = (r + r2 * p23) + r4 * ((p45 + r2 * p67) + r4 * p8);
+    let s = f32::from_bits(((n + 127) as u32) << 23);
+    s * q + (s - 1.0)
 }
 
 #[cfg(test)]

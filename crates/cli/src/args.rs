@@ -146,21 +146,46 @@ Examples:
   backprop trace --model xor.json --data xor --row 0
   backprop trace --model m.json --data test.csv --target species --row 3 --json")]
     Trace(TraceArgs),
+    /// Prints a shell completion script: backprop completions bash > ~/.local/share/bash-completion/completions/backprop
+    #[command(after_help = "\
+Examples:
+  backprop completions bash > ~/.local/share/bash-completion/completions/backprop
+  backprop completions zsh > ~/.zfunc/_backprop
+  backprop completions fish > ~/.config/fish/completions/backprop.fish")]
+    Completions(CompletionsArgs),
+}
+
+/// `backprop completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish.
+    #[arg(value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the data comes from and how it is read.
 #[derive(Debug, Args, Clone)]
 pub struct DataArgs {
-    /// A CSV file with a header row, or a built-in dataset: xor, spirals, circles, sine, digits.
+    /// A CSV file (.gz read as well; - for standard input), or a built-in dataset: xor, spirals,
+    /// circles, sine, digits.
     #[arg(long, value_name = "PATH|NAME", default_value = "xor")]
     pub data: String,
+    /// The field delimiter: a character, or tab, comma, semicolon, pipe [default: detected from
+    /// the header line among comma, tab, semicolon and pipe].
+    #[arg(long, value_name = "CHAR", value_parser = crate::data::parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// The file has no header row: the columns are named c0, c1, ...
+    #[arg(long)]
+    pub no_header: bool,
     /// The target column(s) [default: the last column].
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub target: Vec<String>,
     /// Columns to ignore.
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub drop: Vec<String>,
-    /// classify or regress [default: guessed from the target column].
+    /// classify or regress [default: guessed from the target column: text, or integers with at
+    /// most 10 distinct values (each seen twice on average), are classes; anything else is
+    /// regressed; the summary says what was guessed].
     #[arg(long, value_name = "TASK", value_parser = parse_task)]
     pub task: Option<Task>,
     /// Standardize inputs and regression targets (mean and deviation of the training rows)
@@ -303,7 +328,7 @@ pub struct RestartsArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Keep every restart's final network (and the zero-init baseline's) in the report, in the
-    /// model file's format, for `backprop basins` (needs --report).
+    /// model file's format, for `backprop basins` (needs --report or --html).
     #[arg(long)]
     pub keep_models: bool,
     /// Reuse the restarts recorded for this experiment in --report FILE or its journal
@@ -314,6 +339,10 @@ pub struct RestartsArgs {
     /// of the restarts by their score (ETA 3 by default); the rest are pruned.
     #[arg(long, value_name = "halving[:ETA]")]
     pub racing: Option<backprop_optim::racing::Halving>,
+    /// Write one self-contained HTML page: configuration, restarts, statistics, every plot, and
+    /// the distinct minima with --keep-models.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
     /// The success criterion and the level of the statistics.
     #[command(flatten)]
     pub stats: StatsFlags,
@@ -347,6 +376,9 @@ pub struct StatsArgs {
     /// Draw the ECDF of the scores and the best-of-k curve (SVG).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write one self-contained HTML page: configuration, restarts, statistics, every plot.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 fn parse_criterion(s: &str) -> Result<Criterion, String> {
@@ -411,6 +443,10 @@ pub struct BasinsArgs {
     /// Draw the distances to the best before and after alignment, and the barrier curves (SVG).
     #[arg(long, value_name = "FILE")]
     pub plot: Option<PathBuf>,
+    /// Write one self-contained HTML page: the report's configuration, restarts, statistics and
+    /// distinct minima, with every plot.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 /// `backprop trace`.
@@ -433,9 +469,16 @@ pub struct ModelDataArgs {
     /// The model file.
     #[arg(long, value_name = "FILE")]
     pub model: PathBuf,
-    /// A CSV file with a header row, or a built-in dataset.
+    /// A CSV file (.gz read as well; - for standard input), or a built-in dataset.
     #[arg(long, value_name = "PATH|NAME")]
     pub data: String,
+    /// The field delimiter: a character, or tab, comma, semicolon, pipe [default: detected from
+    /// the header line among comma, tab, semicolon and pipe].
+    #[arg(long, value_name = "CHAR", value_parser = crate::data::parse_delimiter)]
+    pub delimiter: Option<u8>,
+    /// The file has no header row: the columns are named c0, c1, ...
+    #[arg(long)]
+    pub no_header: bool,
     /// The target column(s) [default: the model's].
     #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
     pub target: Vec<String>,
@@ -458,6 +501,9 @@ pub struct PredictArgs {
     /// Model and data.
     #[command(flatten)]
     pub input: ModelDataArgs,
+    /// Columns copied through to the predictions, before them (ID columns), as written.
+    #[arg(long, value_name = "COL[,COL...]", value_delimiter = ',')]
+    pub keep: Vec<String>,
     /// Write the predictions here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,

@@ -67,7 +67,7 @@ pub struct Analysis {
 
 /// Reads a kept model, naming the restart on error.
 fn kept(file: &crate::model::ModelFile, what: &str) -> Result<Model> {
-    Model::from_file(file.clone(), what)
+    Ok(Model::from_file(file.clone(), what)?)
 }
 
 /// Measures the restarts of `report` on the rows of `data` (default: the report's own data).
@@ -101,17 +101,21 @@ pub fn analyze(report: &Report, data: Option<&str>, config: BasinsConfig) -> Res
     };
     let c = &report.config;
     let source = data.unwrap_or(&c.data.source).to_owned();
-    let labeled = load_for_model(
+    let (labeled, _) = load_for_model(
         ModelData {
             data: &source,
             target: &[],
             drop: &[],
             seed: c.seed,
+            delimiter: None,
+            no_header: false,
+            keep: &[],
+            model: "the report's best model",
         },
         first,
         true,
     )?;
-    let dataset: Dataset<f64> = scaled_dataset(first, &labeled)?;
+    let dataset: Dataset<f64> = scaled_dataset(first, labeled)?;
     let nets: Vec<&Network<f64>> = models.iter().map(|(_, m)| &m.network).collect();
     let scores: Vec<f64> = models.iter().map(|(r, _)| r.score).collect();
     let found = basins::basins(&nets, &scores, &dataset, &config)
@@ -592,6 +596,7 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
         &[
             ("--csv", args.csv.as_deref()),
             ("--plot", args.plot.as_deref()),
+            ("--html", args.html.as_deref()),
         ],
         &inputs,
     )?;
@@ -608,6 +613,9 @@ pub fn run(args: &BasinsArgs) -> Result<()> {
     }
     if let Some(path) = &args.plot {
         write_atomic(path, analysis.svg()?.as_bytes())?;
+    }
+    if let Some(path) = &args.html {
+        crate::html::write_basins(path, &report, &analysis, &args.report)?;
     }
     Ok(())
 }

@@ -3,7 +3,8 @@
 //!
 //! T1 (batch 1) is the lecture's per-sample SGD, measured in steps per second; T2 (batch > 1) is
 //! mini-batch SGD with the mean gradient, in samples per second. Both: sigmoid units in every layer,
-//! a bias per layer, squared loss, learning rate 0.1, weights and biases uniform in [-0.1, 0.1],
+//! a bias per layer, squared loss (`--activation` and `--loss` change the hidden units and the
+//! loss; under cross-entropy the output layer is the identity, the softmax's logits), learning rate 0.1, weights and biases uniform in [-0.1, 0.1],
 //! inputs uniform in [0, 1), one-hot targets (a uniform scalar for one output). The timing follows
 //! the peers: one warm-up epoch sizes the repetitions to at least `--min-rep-s` seconds each, then
 //! `--reps` repetitions give the median, min and max rate.
@@ -41,6 +42,13 @@ pub struct BenchArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.1)]
     pub lr: f64,
+    /// The hidden layers' activation (the peers' work: sigmoid).
+    #[arg(long, default_value = "sigmoid")]
+    pub activation: Activation,
+    /// The loss: squared (the peers' work, sigmoid outputs) or cross-entropy (identity outputs
+    /// under a softmax).
+    #[arg(long, default_value = "squared")]
+    pub loss: Loss,
     /// Per-sample SGD only: samples per block of the first layer's GEMMs (`Network::sgd_block`);
     /// 1 runs the plain steps of an `SgdSession`. Default: the training default for the network.
     #[arg(long)]
@@ -89,11 +97,23 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The peers' network: sigmoid everywhere, squared loss, weights and biases uniform in [-0.1, 0.1].
-fn network<T: Real>(widths: &[usize], rng: &mut ChaCha8Rng) -> Result<Network<T>> {
-    let mut builder = Network::builder(widths[0]).loss(Loss::Squared);
-    for &n in &widths[1..] {
-        builder = builder.layer(n, Activation::Sigmoid);
+/// The peers' network (sigmoid everywhere, squared loss) with `hidden` units and `loss`, the
+/// output layer sigmoid under the squared loss and the identity under cross-entropy; weights and
+/// biases uniform in [-0.1, 0.1].
+fn network<T: Real>(
+    widths: &[usize],
+    hidden: Activation,
+    loss: Loss,
+    rng: &mut ChaCha8Rng,
+) -> Result<Network<T>> {
+    let mut builder = Network::builder(widths[0]).loss(loss);
+    let output = match loss {
+        Loss::CrossEntropy => Activation::Identity,
+        _ => Activation::Sigmoid,
+    };
+    for (l, &n) in widths[1..].iter().enumerate() {
+        let last = l + 2 == widths.len();
+        builder = builder.layer(n, if last { output } else { hidden });
     }
     let mut net = builder.build::<T>().context("building the network")?;
     for p in net.params_mut().flatten() {
@@ -149,8 +169,33 @@ impl<T: Real> Work<T> {
         lr: f64,
         block: Option<usize>,
     ) -> Result<Self> {
+        Self::with_units(
+            widths,
+            batch,
+            samples,
+            lr,
+            block,
+            Activation::Sigmoid,
+            Loss::Squared,
+        )
+    }
+
+    /// As [`Work::new`], with `hidden` units and `loss` (the output layer sigmoid under the
+    /// squared loss, the identity under cross-entropy).
+    ///
+    /// # Errors
+    /// A zero width or batch.
+    pub fn with_units(
+        widths: &[usize],
+        batch: usize,
+        samples: usize,
+        lr: f64,
+        block: Option<usize>,
+        hidden: Activation,
+        loss: Loss,
+    ) -> Result<Self> {
         let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let net = network::<T>(widths, &mut rng)?;
+        let net = network::<T>(widths, hidden, loss, &mut rng)?;
         let (n_in, n_out) = (widths[0], widths[widths.len() - 1]);
         let (x, y) = data::<T>(n_in, n_out, samples.max(batch), &mut rng);
         let block = block.unwrap_or_else(|| net.sgd_block_size());
@@ -245,7 +290,15 @@ fn measure<T: Real>(args: &BenchArgs, widths: &[usize]) -> Result<String> {
     let samples = args
         .samples
         .unwrap_or(if batch == 1 { 10_000 } else { 10_240 });
-    let mut work = Work::<T>::new(widths, batch, samples, args.lr, args.block)?;
+    let mut work = Work::<T>::with_units(
+        widths,
+        batch,
+        samples,
+        args.lr,
+        args.block,
+        args.activation,
+        args.loss,
+    )?;
     let t0 = Instant::now();
     work.epoch()?;
     let warm = t0.elapsed().as_secs_f64().max(1e-9);
@@ -276,6 +329,8 @@ fn measure<T: Real>(args: &BenchArgs, widths: &[usize]) -> Result<String> {
         "impl": "backprop",
         "dtype": T::NAME,
         "net": args.net,
+        "activation": args.activation.name(),
+        "loss": args.loss.name(),
         "batch": batch,
         "metric": metric,
         "median": median,
@@ -312,6 +367,8 @@ mod tests {
             samples: Some(40),
             min_rep_s: 0.0,
             lr: 0.1,
+            activation: Activation::Tanh,
+            loss: Loss::CrossEntropy,
             block: None,
         };
         let line = measure::<f32>(&args, &[3, 4, 2]).unwrap();
@@ -319,6 +376,9 @@ mod tests {
         assert_eq!(v["task"], "T2");
         assert_eq!(v["metric"], "samples_per_s");
         assert_eq!(v["dtype"], "f32");
+        assert_eq!(v["activation"], "tanh");
+        assert_eq!(v["loss"], "cross-entropy");
+        assert!(v["loss_after"].as_f64().unwrap().is_finite());
         assert_eq!(v["steps_per_rep"], 40);
         assert!(v["min"].as_f64().unwrap() <= v["median"].as_f64().unwrap());
         assert!(v["median"].as_f64().unwrap() <= v["max"].as_f64().unwrap());

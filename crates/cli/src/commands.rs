@@ -45,9 +45,9 @@ fn check_boundary(setup: &Setup, boundary: Option<&Path>) -> Result<()> {
         && (setup.model.network.inputs() != 2 || setup.model.task != Task::Classification)
     {
         bail!(
-            "--boundary draws classifiers of two inputs; {} has {} inputs ({})",
+            "--boundary draws classifiers of two inputs; {} has {} ({})",
             setup.raw.source,
-            setup.model.network.inputs(),
+            crate::data::count(setup.model.network.inputs(), "input", "inputs"),
             setup.model.task
         );
     }
@@ -175,11 +175,12 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             ("--plot", args.plot.as_deref()),
             ("--out", args.out.as_deref()),
             ("--boundary", args.boundary.as_deref()),
+            ("--html", args.html.as_deref()),
         ],
         &inputs,
     )?;
-    if args.keep_models && args.report.is_none() {
-        bail!("--keep-models keeps the networks in the report: give --report FILE too");
+    if args.keep_models && args.report.is_none() && args.html.is_none() {
+        bail!("--keep-models keeps the networks in the report: give --report FILE (or --html FILE) too");
     }
     if args.resume && args.report.is_none() {
         bail!("--resume continues the experiment of --report FILE: give it");
@@ -207,6 +208,9 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             j.display()
         );
     }
+    // On standard error, beside the progress: standard output stays the report, as `merge`
+    // prints it.
+    eprintln!("{}", setup.raw.describe());
     let mut cfg = restart_config(&setup, args.restarts, args.threads);
     cfg.racing = args.racing;
     let indices = shard.map_or_else(
@@ -381,6 +385,14 @@ fn experiment_report(
     baseline: Option<RunRecord>,
     started: Instant,
 ) -> Result<Report> {
+    // The best model carries the provenance of this run.
+    let mut model = setup.model.clone();
+    model.provenance = Some(crate::model::provenance(
+        setup.config.seed,
+        &setup.config.sgd,
+        setup.config.sgd.epochs,
+        data_record(&setup.raw),
+    )?);
     let mut runs = recorded.runs;
     for run in &experiment.runs {
         let mut record = RunRecord::new(&run.summary, &run.history);
@@ -394,7 +406,7 @@ fn experiment_report(
     let best = match optim::best_of(&summaries) {
         Some(k) => {
             let r = &runs[k];
-            let model = match (&r.model, &recorded.best) {
+            let file = match (&r.model, &recorded.best) {
                 (Some(m), _) => m.clone(),
                 (None, Some(b)) if b.restart == r.restart => b.model.clone(),
                 (None, _) => bail!(
@@ -402,10 +414,11 @@ fn experiment_report(
                     r.restart
                 ),
             };
+            let network = Model::from_file(file, "the best model")?.network;
             Some(Best {
                 restart: r.restart,
                 seed: r.seed,
-                model,
+                model: journal::model_file(&model, &network),
             })
         }
         None => None,
@@ -425,12 +438,16 @@ fn experiment_report(
         runs,
         baseline,
         best,
+        model.provenance.clone(),
         started.elapsed().as_secs_f64(),
     );
     if let Some(h) = args.racing {
         report.racing = Some(report::RacingRecord::of(h, &report.config, &report.runs));
     }
     report.compute_statistics(args.stats.success, args.stats.confidence)?;
+    if let Some(path) = &args.html {
+        crate::html::write_restarts(path, &report, &setup.raw)?;
+    }
     Ok(report)
 }
 
@@ -445,6 +462,15 @@ fn signals(stop: &Arc<AtomicBool>) -> Result<()> {
             .context("cannot watch for signals")?;
     }
     Ok(())
+}
+
+/// The data as a model's provenance records it.
+fn data_record(data: &Labeled) -> crate::model::DataRecord {
+    crate::model::DataRecord {
+        source: data.source.clone(),
+        rows: data.len(),
+        fingerprint: data.fingerprint(),
+    }
 }
 
 /// Prints a report and writes what was asked for.
@@ -524,6 +550,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         ],
         &inputs,
     )?;
+    if from.is_none() {
+        // On standard error, as in `restarts`.
+        eprintln!("{}", setup.raw.describe());
+    }
     let cfg = restart_config(&setup, args.restarts, args.threads);
     let progress =
         Progress::new(args.restarts, false, cfg.sgd.epochs, args.training.quiet).without_lines();
@@ -574,7 +604,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         c.data.validation_rows,
         widths.join("-"),
         c.network.activation.name(),
-        c.network.output_activation.name(),
+        c.network.output_name(),
         c.network.loss,
         if args.from.is_some() { ", warm start" } else { "" },
     );
@@ -621,6 +651,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let mut model = setup.model.clone();
     model.network = network;
+    model.provenance = Some(crate::model::provenance(
+        cfg.seed,
+        &cfg.sgd,
+        history.epochs,
+        data_record(&setup.raw),
+    )?);
     if let Some(path) = &args.out {
         model.save(path)?;
         let _ = writeln!(text, "model written to {}", path.display());
@@ -636,26 +672,36 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn model_data(args: &ModelDataArgs) -> ModelData<'_> {
+fn model_data<'a>(args: &'a ModelDataArgs, keep: &'a [String], model: &'a str) -> ModelData<'a> {
     ModelData {
         data: &args.data,
         target: &args.target,
         drop: &args.drop,
         seed: args.seed,
+        delimiter: args.delimiter,
+        no_header: args.no_header,
+        keep,
+        model,
     }
 }
 
-/// The rows of `data` scaled as the model was trained: inputs, and targets for regression.
-pub(crate) fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f64>> {
-    let mut xs = data.x.clone();
-    let mut ys = data.y.clone();
+/// The rows of `data` scaled as the model was trained: inputs, and targets for regression; the
+/// samples are moved, not copied.
+pub(crate) fn scaled_dataset(model: &Model, data: Labeled) -> Result<Dataset<f64>> {
+    let (mut x, mut y) = (data.x, data.y);
     if let Some(s) = &model.input_scaling {
-        xs.iter_mut().for_each(|x| s.apply(x));
+        let n = x.nrows();
+        x.as_mut_slice()
+            .chunks_exact_mut(n)
+            .for_each(|x| s.apply(x));
     }
     if let Some(s) = &model.target_scaling {
-        ys.iter_mut().for_each(|y| s.apply(y));
+        let n = y.nrows();
+        y.as_mut_slice()
+            .chunks_exact_mut(n)
+            .for_each(|y| s.apply(y));
     }
-    Dataset::from_rows(&xs, &ys).with_context(|| data.source.clone())
+    Dataset::new(x, y).with_context(|| data.source.clone())
 }
 
 /// `backprop predict`.
@@ -664,38 +710,53 @@ pub(crate) fn scaled_dataset(model: &Model, data: &Labeled) -> Result<Dataset<f6
 /// Bad model or data.
 pub fn predict(args: &PredictArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
-    let data = load_for_model(model_data(&args.input), &model, false)?;
+    let name = args.input.model.display().to_string();
     let mut inputs = vec![("--model", args.input.model.as_path())];
     inputs.extend(data_input(&args.input.data));
     check_outputs(&[("--out", args.out.as_deref())], &inputs)?;
+    let (data, kept) = load_for_model(model_data(&args.input, &args.keep, &name), &model, false)?;
     let mut csv = csv::Writer::from_writer(Vec::new());
     let n_d = model.network.outputs();
-    let mut header: Vec<String> = Vec::new();
+    let mut header: Vec<String> = args.keep.clone();
+    // The model's target names, else those named with --target (a minimal model names none).
+    let targets = if model.targets.is_empty() {
+        &data.targets
+    } else {
+        &model.targets
+    };
     match model.task {
         Task::Classification => {
-            header.push(model.targets.first().cloned().unwrap_or("class".to_owned()));
+            let target = targets.first().map_or("class", String::as_str);
+            header.push(format!("predicted_{target}"));
             header.extend(model.classes.iter().map(|c| format!("p_{c}")));
         }
         Task::Regression => {
-            // Named as the targets: the model's, else those named with --target (a minimal
-            // model file names none).
-            if model.targets.len() == n_d {
-                header.extend(model.targets.iter().cloned());
-            } else if data.targets.len() == n_d {
-                header.extend(data.targets.iter().cloned());
+            if targets.len() == n_d {
+                header.extend(targets.iter().map(|t| format!("predicted_{t}")));
             } else {
-                header.extend((0..n_d).map(|k| format!("output_{k}")));
+                header.extend((0..n_d).map(|k| format!("predicted_output_{k}")));
             }
         }
+    }
+    if let Some((k, h)) = header
+        .iter()
+        .enumerate()
+        .find(|(k, h)| header[..*k].contains(h))
+    {
+        bail!(
+            "--keep {h:?}: the predictions have a column of that name already (column {})",
+            k + 1
+        );
     }
     csv.write_record(&header)?;
     let mut ws = model.network.workspace();
     let mut scratch = Vec::with_capacity(model.network.inputs());
     let mut out = vec![0.0; n_d];
     let mut record = Vec::with_capacity(header.len());
-    for x in &data.x {
-        model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
+    for r in 0..data.len() {
+        model.predict_to(&mut ws, data.sample_x(r), &mut scratch, &mut out)?;
         record.clear();
+        record.extend(kept.iter().map(|column| column[r].clone()));
         if model.task == Task::Classification {
             record.push(model.classes[argmax(&out)].clone());
         }
@@ -716,14 +777,16 @@ pub fn predict(args: &PredictArgs) -> Result<()> {
 /// Bad model or data.
 pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
-    let data = load_for_model(model_data(&args.input), &model, true)?;
-    let dataset = scaled_dataset(&model, &data)?;
+    let name = args.input.model.display().to_string();
+    let (data, _) = load_for_model(model_data(&args.input, &[], &name), &model, true)?;
+    let (source, rows, targets) = (data.source.clone(), data.len(), data.targets.clone());
+    let dataset = scaled_dataset(&model, data)?;
     let net = &model.network;
     let mut text = format!(
         "{} on {}: {} rows\nloss ({}{}) {}\n",
         args.input.model.display(),
-        data.source,
-        data.len(),
+        source,
+        rows,
         net.loss(),
         if model.target_scaling.is_some() {
             ", standardized targets"
@@ -733,21 +796,23 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         loss(optim::mean_loss(net, &dataset)?)
     );
     let mut ws = net.workspace();
-    let mut scratch = Vec::new();
     let mut out = vec![0.0; net.outputs()];
     match model.task {
         Task::Classification => {
+            // One pass: the confusion matrix, whose diagonal is the accuracy (a classifier has
+            // two outputs or more, so its class is the largest output, as optim's accuracy).
+            let k = model.classes.len();
+            let mut confusion = vec![vec![0usize; k]; k];
+            for k in 0..dataset.len() {
+                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
+                confusion[argmax(dataset.y(k))][argmax(&out)] += 1;
+            }
+            let right: usize = (0..k).map(|c| confusion[c][c]).sum();
             let _ = writeln!(
                 text,
                 "accuracy {}",
-                percent(optim::accuracy(net, &dataset)?)
+                percent(right as f64 / dataset.len() as f64)
             );
-            let k = model.classes.len();
-            let mut confusion = vec![vec![0usize; k]; k];
-            for (x, y) in data.x.iter().zip(&data.y) {
-                model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
-                confusion[argmax(y)][argmax(&out)] += 1;
-            }
             let width = model
                 .classes
                 .iter()
@@ -772,23 +837,22 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         }
         Task::Regression => {
             let mut squares = vec![0.0; net.outputs()];
-            for (x, y) in data.x.iter().zip(&data.y) {
-                model.predict_to(&mut ws, x, &mut scratch, &mut out)?;
-                for ((s, &p), &t) in squares.iter_mut().zip(&out).zip(y) {
+            let mut y = vec![0.0; net.outputs()];
+            for k in 0..dataset.len() {
+                // In target units: the prediction and the target mapped back from the scaling.
+                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
+                y.copy_from_slice(dataset.y(k));
+                if let Some(s) = &model.target_scaling {
+                    s.invert(&mut out);
+                    s.invert(&mut y);
+                }
+                for ((s, &p), &t) in squares.iter_mut().zip(&out).zip(&y) {
                     *s += (p - t) * (p - t);
                 }
             }
             for (k, s) in squares.iter().enumerate() {
-                let name = data
-                    .targets
-                    .get(k)
-                    .cloned()
-                    .unwrap_or(format!("output_{k}"));
-                let _ = writeln!(
-                    text,
-                    "RMSE of {name} {}",
-                    loss((s / data.len() as f64).sqrt())
-                );
+                let name = targets.get(k).cloned().unwrap_or(format!("output_{k}"));
+                let _ = writeln!(text, "RMSE of {name} {}", loss((s / rows as f64).sqrt()));
             }
         }
     }
@@ -801,8 +865,10 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
 /// Bad model or data; [`Failure`] when an error exceeds the tolerance.
 pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
     let model = Model::load(&args.input.model)?;
-    let data = load_for_model(model_data(&args.input), &model, true)?;
-    let dataset = scaled_dataset(&model, &data)?;
+    let name = args.input.model.display().to_string();
+    let (data, _) = load_for_model(model_data(&args.input, &[], &name), &model, true)?;
+    let source = data.source.clone();
+    let dataset = scaled_dataset(&model, data)?;
     let n = args.samples.min(dataset.len());
     let samples: Vec<usize> = (0..n).collect();
     let dataset = dataset.subset(&samples);
@@ -811,7 +877,7 @@ pub fn gradcheck(args: &GradcheckArgs) -> Result<()> {
         "gradcheck of {} on {}: the mean loss of {n} rows, backpropagation against central differences (h = {})\n\
          relative error |backprop - numeric| / max(|backprop|, |numeric|, {:e}), largest per layer:\n",
         args.input.model.display(),
-        data.source,
+        source,
         args.step,
         backprop_optim::GRADCHECK_FLOOR
     );
@@ -896,7 +962,10 @@ pub fn merge(args: &MergeArgs) -> Result<()> {
         .iter()
         .map(|p| Ok((p.display().to_string(), Report::load(p)?)))
         .collect::<Result<Vec<_>>>()?;
-    let merged = report::merge(&parts, args.stats.success, args.stats.confidence)?;
+    let mut merged = report::merge(&parts, args.stats.success, args.stats.confidence)?;
+    if let Some(p) = &mut merged.provenance {
+        p.command = std::env::args().collect();
+    }
     finish_experiment(
         &merged,
         args.report.as_deref(),
@@ -916,6 +985,7 @@ pub fn stats(args: &StatsArgs) -> Result<()> {
         &[
             ("--csv", args.csv.as_deref()),
             ("--plot", args.plot.as_deref()),
+            ("--html", args.html.as_deref()),
         ],
         &[("REPORT", args.report.as_path())],
     )?;
@@ -963,5 +1033,24 @@ pub fn stats(args: &StatsArgs) -> Result<()> {
     if let Some(path) = &args.plot {
         write_atomic(path, plot::stats_svg(&report)?.as_bytes())?;
     }
+    if let Some(path) = &args.html {
+        crate::html::write_stats(path, &report, &args.report)?;
+    }
     Ok(())
+}
+
+/// `backprop completions SHELL`: the completion script on stdout.
+///
+/// # Errors
+/// A closed stdout.
+pub fn completions(args: &crate::args::CompletionsArgs) -> Result<()> {
+    use clap::CommandFactory as _;
+    let mut out = Vec::new();
+    clap_complete::generate(
+        args.shell,
+        &mut crate::args::Cli::command(),
+        "backprop",
+        &mut out,
+    );
+    print(&String::from_utf8_lossy(&out))
 }

@@ -4,164 +4,492 @@
 //! apply, as `data.csv:3:2: "abc" in column "x1" is not a number`.
 
 use std::collections::BTreeSet;
-use std::fmt;
-use std::io::Read;
+use std::fmt::Write as _;
+use std::io::{BufRead, Read};
 use std::path::Path;
-use std::str::FromStr;
 
 use anyhow::{bail, Context, Result};
 
-/// What a network learns: classes (one-hot outputs) or numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Task {
-    /// One target column of class names; one output per class.
-    Classification,
-    /// One or more numeric target columns; one output per column.
-    Regression,
+pub use backprop_network::model::{Scaling, Task};
+
+/// How to read a CSV file.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// The field delimiter; `None` detects it from the header line (see [`detect_delimiter`]).
+    pub delimiter: Option<u8>,
+    /// The file has no header row: the columns are named `c0, c1, ...`.
+    pub no_header: bool,
+    /// Columns kept as text exactly as written (ID columns that `predict --keep` copies through).
+    pub text: Vec<String>,
 }
 
-impl Task {
-    /// The name used in model files.
-    pub fn name(self) -> &'static str {
-        match self {
-            Task::Classification => "classification",
-            Task::Regression => "regression",
+/// The name of a delimiter as the summary and errors print it.
+pub fn delimiter_name(d: u8) -> String {
+    match d {
+        b',' => "comma".to_owned(),
+        b'\t' => "tab".to_owned(),
+        b';' => "semicolon".to_owned(),
+        b'|' => "pipe".to_owned(),
+        other => format!("{:?}", char::from(other)),
+    }
+}
+
+/// Parses `--delimiter`: `,` `tab` `\t` `;` `|` or any single ASCII character.
+///
+/// # Errors
+/// Anything else.
+pub fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        "comma" => Ok(b','),
+        "semicolon" => Ok(b';'),
+        "pipe" => Ok(b'|'),
+        _ if s.len() == 1 && s.is_ascii() && !matches!(s, "\"" | "\n" | "\r") => {
+            Ok(s.as_bytes()[0])
+        }
+        _ => Err(format!(
+            "{s:?} is not a delimiter (one character, or tab, comma, semicolon, pipe)"
+        )),
+    }
+}
+
+/// The delimiter of a header line: whichever of comma, tab, semicolon and pipe occurs most often
+/// outside quotes, the first of that list among equals; comma when none occurs (a file of one
+/// column).
+pub fn detect_delimiter(line: &[u8]) -> u8 {
+    const CANDIDATES: [u8; 4] = [b',', b'\t', b';', b'|'];
+    let mut counts = [0usize; 4];
+    let mut quoted = false;
+    for &b in line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted {
+            if let Some(k) = CANDIDATES.iter().position(|&c| c == b) {
+                counts[k] += 1;
+            }
         }
     }
-}
-
-impl fmt::Display for Task {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for Task {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "classify" | "classification" => Ok(Task::Classification),
-            "regress" | "regression" => Ok(Task::Regression),
-            _ => Err(format!("unknown task {s:?} (expected classify or regress)")),
+    let mut best = 0;
+    for k in 1..4 {
+        if counts[k] > counts[best] {
+            best = k;
         }
     }
+    CANDIDATES[best]
 }
 
-/// One data row of a CSV file and the line it starts on.
-#[derive(Clone, Debug)]
-pub struct Row {
-    /// The line number, counted from 1 (the header is line 1 of a file).
-    pub line: u64,
-    /// The fields, trimmed.
-    pub fields: Vec<String>,
+/// A column of a [`Table`]: numbers in the table's matrix, and its text once a field of it is not
+/// a number (or when asked for as text).
+#[derive(Clone, Debug, Default)]
+struct Column {
+    /// The fields of every row as text: as written from the first non-number on, earlier numbers
+    /// as their shortest decimal. `None` while every field is a number.
+    text: Option<Vec<String>>,
+    /// The first field that is not a number: its row and its text (empty: a missing value).
+    bad: Option<(usize, String)>,
 }
 
-/// A CSV file read whole: the header and the rows, every row as long as the header.
+/// A CSV file read whole: the header, and the fields as numbers in one row-major matrix (text is
+/// kept only for columns that are not all numbers, and for those asked for as text).
 #[derive(Clone, Debug)]
 pub struct Table {
-    /// Where the table came from, as errors name it (a path or a built-in dataset's name).
+    /// Where the table came from, as errors name it (a path, `<stdin>`, or a built-in name).
     pub source: String,
     /// The column names.
     pub header: Vec<String>,
-    /// The data rows.
-    pub rows: Vec<Row>,
+    /// The delimiter the fields were split at.
+    pub delimiter: u8,
+    /// True when the delimiter was detected rather than given.
+    pub delimiter_detected: bool,
+    /// The line, counted from 1, of each row.
+    pub lines: Vec<u64>,
+    /// `rows x header.len()` numbers, row-major; NaN where a field is not a number.
+    numbers: Vec<f64>,
+    columns: Vec<Column>,
 }
 
-impl Table {
-    /// Reads a CSV file with a header row.
-    ///
-    /// # Errors
-    /// A missing or unreadable file, an empty file, a header without names or with a name twice,
-    /// a ragged row, a file without data rows.
-    pub fn read_path(path: &Path) -> Result<Table> {
-        let source = path.display().to_string();
-        let file = std::fs::File::open(path).with_context(|| format!("{source}: cannot open"))?;
-        Table::read_csv(file, &source)
+/// Byte offsets and line ends of the bytes that went through a reader, and whether a quoted field
+/// is open at the end: one pass over the bytes with `memchr`, only at line ends and quotes.
+#[derive(Debug, Default)]
+struct Scan {
+    /// Terminator bytes not yet passed by the csv reader: (offset, ends a line).
+    pending: std::collections::VecDeque<(u64, bool)>,
+    /// Line ends before the first pending one.
+    lines_before: u64,
+    /// Bytes seen.
+    offset: u64,
+    /// The previous byte (a quote opens a field only after a delimiter or a line end).
+    prev: Option<u8>,
+    /// A `\r` whose next byte is not seen yet.
+    cr: Option<u64>,
+    /// The offset and line of a quote that opened a field, while it is open.
+    open_quote: Option<(u64, u64)>,
+    /// The offset of a quote inside a quoted field, whose next byte decides: `""` or the end of
+    /// the field.
+    quote_at: Option<u64>,
+    delimiter: u8,
+}
+
+impl Scan {
+    fn line_ends_before(&self) -> u64 {
+        self.lines_before + self.pending.iter().filter(|(_, end)| *end).count() as u64
     }
 
-    /// Reads CSV text with a header row from `reader`; errors name `source`.
-    ///
-    /// # Errors
-    /// As [`read_path`](Self::read_path).
-    pub fn read_csv<R: Read>(mut reader: R, source: &str) -> Result<Table> {
-        let mut bytes = Vec::new();
-        reader
-            .read_to_end(&mut bytes)
-            .with_context(|| format!("{source}: cannot read"))?;
-        let lines = Lines::new(&bytes);
-        // The csv reader takes a quoted field that is never closed to the end of the file, as
-        // one field; that is a broken file, not a row.
-        if let Some((at, field)) = unclosed_quote(&bytes) {
-            bail!(
-                "{source}:{}:{field}: a quoted field is not closed (its quote opens here and the \
-                 file ends inside it)",
-                lines.line(at as u64)
-            );
-        }
-        let mut csv = csv::ReaderBuilder::new()
-            .has_headers(true)
-            .flexible(true)
-            .trim(csv::Trim::All)
-            .from_reader(bytes.as_slice());
-        let header: Vec<String> = csv
-            .headers()
-            .map_err(|e| csv_error(source, &lines, &e))?
-            .iter()
-            .map(str::to_owned)
-            .collect();
-        // A header of one blank field is a file of blank lines; `,,` is a header of nameless
-        // columns, reported below.
-        if header.is_empty() || header.len() == 1 && header[0].is_empty() {
-            bail!("{source}: the file is empty: expected a header row of column names");
-        }
-        for (k, name) in header.iter().enumerate() {
-            if name.is_empty() {
-                bail!("{source}:1:{}: column {} has no name", k + 1, k + 1);
+    fn eat(&mut self, chunk: &[u8]) {
+        let base = self.offset;
+        for k in memchr::memchr3_iter(b'\n', b'\r', b'"', chunk) {
+            let at = base + k as u64;
+            let b = chunk[k];
+            if let Some(cr) = self.cr.take() {
+                // A lone `\r` ends a line; `\r\n` ends one line, at its `\n`.
+                let lone = !(b == b'\n' && at == cr + 1);
+                self.pending.push_back((cr, lone));
             }
-            if let Some(first) = header[..k].iter().position(|h| h == name) {
-                bail!(
-                    "{source}:1:{}: column name {name:?} appears twice (also column {})",
-                    k + 1,
-                    first + 1
-                );
+            if let Some(q) = self.quote_at.take() {
+                if b == b'"' && at == q + 1 {
+                    continue; // `""` inside quotes: a quote, the field stays open
+                }
+                self.open_quote = None;
+            }
+            match b {
+                b'"' => {
+                    let prev = if k == 0 {
+                        self.prev
+                    } else {
+                        Some(chunk[k - 1])
+                    };
+                    if self.open_quote.is_some() {
+                        self.quote_at = Some(at);
+                    } else if prev.is_none_or(|p| p == self.delimiter || p == b'\n' || p == b'\r') {
+                        let line = 1 + self.line_ends_before();
+                        self.open_quote = Some((at, line));
+                    }
+                }
+                b'\n' => self.pending.push_back((at, true)),
+                _ => self.cr = Some(at),
             }
         }
-        let mut rows = Vec::new();
-        let mut record = csv::StringRecord::new();
+        let end = base + chunk.len() as u64;
+        // A quote inside quotes followed by a byte that is not a quote closed the field.
+        if self.quote_at.is_some_and(|q| q + 1 < end) {
+            self.quote_at = None;
+            self.open_quote = None;
+        }
+        if let Some(&b) = chunk.last() {
+            self.prev = Some(b);
+        }
+        self.offset = end;
+    }
+
+    /// The line, counted from 1, of a record that the csv reader says starts at byte `offset`:
+    /// the line of its first byte after any line ends (the reader counts the `\n` of a `\r\n`, and
+    /// blank lines, into the next record). Offsets must not decrease from call to call.
+    fn line(&mut self, offset: u64) -> u64 {
+        while let Some(&(at, end)) = self.pending.front() {
+            if at >= offset {
+                break;
+            }
+            self.lines_before += u64::from(end);
+            self.pending.pop_front();
+        }
+        // A `\r` before `offset` whose next byte is seen and is no `\n`: a lone one.
+        if self.cr.is_some_and(|cr| cr < offset) {
+            self.lines_before += 1;
+            self.cr = None;
+        }
+        let mut at_offset = offset;
         loop {
-            match csv.read_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, &lines, &e)),
+            if let Some(&(at, end)) = self.pending.front() {
+                if at == at_offset {
+                    self.lines_before += u64::from(end);
+                    self.pending.pop_front();
+                    at_offset += 1;
+                    continue;
+                }
             }
-            let line = record.position().map_or(0, |p| lines.line(p.byte()));
-            // A line with nothing on it is not a row.
-            if record.len() == 1 && record[0].is_empty() {
+            if self.cr == Some(at_offset) {
+                self.lines_before += 1;
+                self.cr = None;
+                at_offset += 1;
                 continue;
             }
-            if record.len() != header.len() {
+            break;
+        }
+        1 + self.lines_before
+    }
+}
+
+/// A reader that feeds every byte through a [`Scan`].
+struct Scanned<R> {
+    inner: R,
+    scan: std::rc::Rc<std::cell::RefCell<Scan>>,
+}
+
+impl<R: Read> Read for Scanned<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.scan.borrow_mut().eat(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// A gzip stream starts with these two bytes.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+impl Table {
+    /// Reads a CSV file (gzip-compressed or not, told by its first bytes); `-` is standard input.
+    ///
+    /// # Errors
+    /// A missing or unreadable file, and as [`read_csv`](Self::read_csv).
+    pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Table> {
+        if path.as_os_str() == "-" {
+            return Table::read_csv(std::io::stdin().lock(), "<stdin>", options);
+        }
+        let source = path.display().to_string();
+        let file = std::fs::File::open(path).with_context(|| format!("{source}: cannot open"))?;
+        Table::read_csv(file, &source, options)
+    }
+
+    /// Reads CSV text, gzip-compressed or not, from `reader`; errors name `source`.
+    ///
+    /// # Errors
+    /// An empty file, a header without names or with a name twice, a header of numbers (without
+    /// `no_header`), a ragged row, a quote never closed, text that is not UTF-8, no data rows.
+    pub fn read_csv<R: Read>(reader: R, source: &str, options: &ReadOptions) -> Result<Table> {
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, reader);
+        let head = reader
+            .fill_buf()
+            .with_context(|| format!("{source}: cannot read"))?;
+        if head.starts_with(&GZIP_MAGIC) {
+            let gz = flate2::bufread::MultiGzDecoder::new(reader);
+            return Table::read_plain(
+                std::io::BufReader::with_capacity(1 << 16, gz),
+                source,
+                options,
+            );
+        }
+        Table::read_plain(reader, source, options)
+    }
+
+    fn read_plain<R: std::io::BufRead>(
+        mut reader: R,
+        source: &str,
+        options: &ReadOptions,
+    ) -> Result<Table> {
+        let head = reader.fill_buf().map_err(|e| read_error(source, &e))?;
+        let head = head
+            .strip_prefix(b"\xef\xbb\xbf".as_slice())
+            .unwrap_or(head);
+        let first_line = head
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(head, |k| &head[..k]);
+        let delimiter = options
+            .delimiter
+            .unwrap_or_else(|| detect_delimiter(first_line));
+        let scan = std::rc::Rc::new(std::cell::RefCell::new(Scan {
+            delimiter,
+            ..Scan::default()
+        }));
+        let mut csv = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            // Fields are trimmed here, as slices: the csv crate's trimming copies every record.
+            .buffer_capacity(1 << 16)
+            .from_reader(Scanned {
+                inner: reader,
+                scan: scan.clone(),
+            });
+        let mut record = csv::ByteRecord::new();
+        let unclosed = |scan: &Scan, fields: usize| {
+            scan.open_quote.map(|(_, line)| {
+                anyhow::anyhow!(
+                    "{source}:{line}:{fields}: a quoted field is not closed (its quote opens here \
+                     and the file ends inside it)"
+                )
+            })
+        };
+        // The first record that is not a blank line.
+        let mut first = None;
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(csv_error(source, &scan, &e)),
+            }
+            let line = scan
+                .borrow_mut()
+                .line(record.position().map_or(0, |p| p.byte()));
+            if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
+                first = Some(line);
+                break;
+            }
+        }
+        let Some(first_line) = first else {
+            bail!("{source}: the file is empty: expected a header row of column names");
+        };
+        let mut header = Vec::with_capacity(record.len());
+        let mut pending_row = None;
+        if options.no_header {
+            header.extend((0..record.len()).map(|k| format!("c{k}")));
+            pending_row = Some((first_line, record.clone()));
+        } else {
+            for (k, field) in record.iter().enumerate() {
+                let name = std::str::from_utf8(field.trim_ascii()).map_err(|_| {
+                    anyhow::anyhow!("{source}:{first_line}:{}: not UTF-8 text", k + 1)
+                })?;
+                header.push(name.strip_prefix('\u{feff}').unwrap_or(name).to_owned());
+            }
+            for (k, name) in header.iter().enumerate() {
+                if name.is_empty() {
+                    bail!(
+                        "{source}:{first_line}:{}: column {} has no name",
+                        k + 1,
+                        k + 1
+                    );
+                }
+                if let Some(first) = header[..k].iter().position(|h| h == name) {
+                    bail!(
+                        "{source}:{first_line}:{}: column name {name:?} appears twice (also column {})",
+                        k + 1,
+                        first + 1
+                    );
+                }
+            }
+            if header.iter().all(|h| parse_number(h.as_bytes()).is_some()) {
                 bail!(
-                    "{source}:{line}:{}: the row has {} fields, the header has {}",
-                    record.len().min(header.len()) + 1,
-                    record.len(),
-                    header.len()
+                    "{source}:{first_line}: the header row is all numbers ({}): if the file has no \
+                     header, give --no-header (the columns are then named c0, c1, ...)",
+                    list(&header)
                 );
             }
-            rows.push(Row {
-                line,
-                fields: record.iter().map(str::to_owned).collect(),
-            });
         }
-        if rows.is_empty() {
-            bail!("{source}:2: no data rows after the header");
+        let width = header.len();
+        let mut columns: Vec<Column> = header
+            .iter()
+            .map(|h| Column {
+                text: options.text.contains(h).then(Vec::new),
+                bad: None,
+            })
+            .collect();
+        let mut numbers: Vec<f64> = Vec::new();
+        let mut lines: Vec<u64> = Vec::new();
+        let mut row = |line: u64,
+                       record: &csv::ByteRecord,
+                       numbers: &mut Vec<f64>,
+                       lines: &mut Vec<u64>|
+         -> Result<()> {
+            if record.len() != width {
+                bail!(
+                    "{source}:{line}:{}: the row has {}, the header has {width}",
+                    record.len().min(width) + 1,
+                    count(record.len(), "field", "fields"),
+                );
+            }
+            let r = lines.len();
+            lines.push(line);
+            for (c, (field, column)) in record.iter().zip(&mut columns).enumerate() {
+                let field = field.trim_ascii();
+                let x = parse_number(field);
+                numbers.push(x.unwrap_or(f64::NAN));
+                if x.is_none() && column.bad.is_none() {
+                    let text = std::str::from_utf8(field).map_err(|_| {
+                        anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1)
+                    })?;
+                    column.bad = Some((r, text.to_owned()));
+                    if column.text.is_none() {
+                        // Earlier rows were numbers: their shortest decimals.
+                        let w = width;
+                        column.text =
+                            Some((0..r).map(|k| format!("{}", numbers[k * w + c])).collect());
+                    }
+                }
+                if let Some(text) = &mut column.text {
+                    let s = std::str::from_utf8(field).map_err(|_| {
+                        anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1)
+                    })?;
+                    text.push(s.to_owned());
+                }
+            }
+            Ok(())
+        };
+        let mut last_len = header.len();
+        if let Some((line, record)) = pending_row {
+            row(line, &record, &mut numbers, &mut lines)?;
         }
+        loop {
+            match csv.read_byte_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => return Err(csv_error(source, &scan, &e)),
+            }
+            let line = scan
+                .borrow_mut()
+                .line(record.position().map_or(0, |p| p.byte()));
+            // A line with nothing on it is not a row.
+            if record.len() == 1 && record[0].trim_ascii().is_empty() {
+                continue;
+            }
+            last_len = record.len();
+            if let Err(e) = row(line, &record, &mut numbers, &mut lines) {
+                // A quote never closed swallows the rest of the file into one ragged record.
+                return Err(unclosed(&scan.borrow(), record.len()).unwrap_or(e));
+            }
+        }
+        // Checked once, at the end: a quoted field still open there ran to the end of the file.
+        if let Some(e) = unclosed(&scan.borrow(), last_len) {
+            return Err(e);
+        }
+        if lines.is_empty() {
+            bail!("{source}:{}: no data rows after the header", first_line + 1);
+        }
+        numbers.shrink_to_fit();
         Ok(Table {
             source: source.to_owned(),
             header,
-            rows,
+            delimiter,
+            delimiter_detected: options.delimiter.is_none(),
+            lines,
+            numbers,
+            columns,
         })
+    }
+
+    /// A table of numbers, and of text for the columns given as `text` (row-major, one entry per
+    /// row): how built-in datasets are read as files are.
+    pub fn from_parts(
+        source: &str,
+        header: Vec<String>,
+        numbers: Vec<f64>,
+        text: &[(usize, Vec<String>)],
+    ) -> Table {
+        let width = header.len();
+        let rows = numbers.len() / width.max(1);
+        let mut columns = vec![Column::default(); width];
+        for (c, t) in text {
+            columns[*c].text = Some(t.clone());
+            columns[*c].bad = Some((0, t.first().cloned().unwrap_or_default()));
+        }
+        Table {
+            source: source.to_owned(),
+            header,
+            delimiter: b',',
+            delimiter_detected: false,
+            lines: (0..rows as u64).map(|r| r + 2).collect(),
+            numbers,
+            columns,
+        }
+    }
+
+    /// The number of data rows.
+    pub fn len(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// True without rows (a table read from a file always has some).
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
     }
 
     /// The index of the column called `name`.
@@ -178,124 +506,140 @@ impl Table {
         })
     }
 
+    /// The field in row `r`, column `c`, as text (a number as its shortest decimal).
+    pub fn text(&self, r: usize, c: usize) -> std::borrow::Cow<'_, str> {
+        match &self.columns[c].text {
+            Some(t) => std::borrow::Cow::Borrowed(t[r].as_str()),
+            None => std::borrow::Cow::Owned(format!("{}", self.numbers[r * self.header.len() + c])),
+        }
+    }
+
+    /// True when every field of column `c` is a number.
+    pub fn is_numeric(&self, c: usize) -> bool {
+        self.columns[c].bad.is_none()
+    }
+
     /// The number in row `r`, column `c`.
     ///
     /// # Errors
     /// A field that is empty, not a number, NaN or infinite.
     pub fn number(&self, r: usize, c: usize) -> Result<f64> {
-        let row = &self.rows[r];
-        let field = &row.fields[c];
-        let at = || format!("{}:{}:{}", self.source, row.line, c + 1);
-        if field.is_empty() {
-            bail!("{}: missing value in column {:?}", at(), self.header[c]);
+        let x = self.numbers[r * self.header.len() + c];
+        if x.is_finite() {
+            return Ok(x);
         }
-        let x: f64 = field.parse().map_err(|_| {
+        let field = self.text(r, c);
+        if parse_number(field.as_bytes()).is_none() {
+            return Err(self.not_a_number(r, c, &field));
+        }
+        bail!(
+            "{}:{}:{}: {field} in column {:?}: the data must be finite numbers",
+            self.source,
+            self.lines[r],
+            c + 1,
+            self.header[c]
+        )
+    }
+
+    fn not_a_number(&self, r: usize, c: usize, field: &str) -> anyhow::Error {
+        let at = format!("{}:{}:{}", self.source, self.lines[r], c + 1);
+        if field.is_empty() {
+            anyhow::anyhow!("{at}: missing value in column {:?}", self.header[c])
+        } else {
             anyhow::anyhow!(
-                "{}: {field:?} in column {:?} is not a number",
-                at(),
+                "{at}: {field:?} in column {:?} is not a number",
                 self.header[c]
             )
-        })?;
-        if !x.is_finite() {
-            bail!(
-                "{}: {field} in column {:?}: the data must be finite numbers",
-                at(),
-                self.header[c]
-            );
         }
-        Ok(x)
     }
 
-    /// The numbers of the columns `cols` of every row, as rows.
+    /// The numbers of the columns `cols` of every row, as a `cols.len() x rows` matrix (one
+    /// sample a column).
     ///
     /// # Errors
-    /// As [`number`](Self::number).
-    pub fn numbers(&self, cols: &[usize]) -> Result<Vec<Vec<f64>>> {
-        (0..self.rows.len())
-            .map(|r| cols.iter().map(|&c| self.number(r, c)).collect())
-            .collect()
-    }
-}
-
-/// Line numbers of byte offsets in a text: `\n`, `\r\n` and a lone `\r` each end a line. (The
-/// csv crate's own `Position::line` counts a `\r\n` line end twice.)
-struct Lines<'a> {
-    text: &'a [u8],
-    /// The byte offsets at which lines 2, 3, ... start.
-    starts: Vec<u64>,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a [u8]) -> Lines<'a> {
-        let mut starts = Vec::new();
-        for (k, &b) in text.iter().enumerate() {
-            let ends = b == b'\n' || (b == b'\r' && text.get(k + 1) != Some(&b'\n'));
-            if ends {
-                starts.push(k as u64 + 1);
-            }
+    /// As [`number`](Self::number), for the first bad field in row order.
+    pub fn matrix(&self, cols: &[usize]) -> Result<Matrix> {
+        self.check(cols)?;
+        let w = self.header.len();
+        let mut out = Vec::with_capacity(cols.len() * self.len());
+        for row in self.numbers.chunks_exact(w) {
+            out.extend(cols.iter().map(|&c| row[c]));
         }
-        Lines { text, starts }
+        Ok(Matrix::from_vec(cols.len(), self.len(), out))
     }
 
-    /// The line, counted from 1, of a record that the csv reader says starts at byte `offset`:
-    /// the line of its first byte after any line ends (the reader counts the `\n` of a `\r\n`
-    /// as the start of the next record).
-    fn line(&self, offset: u64) -> u64 {
-        let skip = self
-            .text
-            .iter()
-            .skip(offset as usize)
-            .take_while(|&&b| b == b'\n' || b == b'\r')
-            .count();
-        1 + self.starts.partition_point(|&s| s <= offset + skip as u64) as u64
+    /// The columns `cols` as a matrix, as [`matrix`](Self::matrix), taking the table's numbers in
+    /// place: no second copy of the data is made.
+    ///
+    /// # Errors
+    /// As [`matrix`](Self::matrix); the table is left as it was then.
+    pub fn into_matrix(mut self, cols: &[usize]) -> Result<Matrix> {
+        self.check(cols)?;
+        let (w, n) = (self.header.len(), cols.len());
+        let mut numbers = std::mem::take(&mut self.numbers);
+        let mut buf = vec![0.0; n];
+        for r in 0..self.len() {
+            // Row r is read whole before it is written to positions below (r + 1) n <= (r + 1) w.
+            for (b, &c) in buf.iter_mut().zip(cols) {
+                *b = numbers[r * w + c];
+            }
+            numbers[r * n..(r + 1) * n].copy_from_slice(&buf);
+        }
+        numbers.truncate(n * self.len());
+        numbers.shrink_to_fit();
+        Ok(Matrix::from_vec(n, self.len(), numbers))
     }
-}
 
-/// The byte offset and the field number (from 1, within its line) of a quote that opens a field
-/// and is never closed, read as the csv reader reads (a `"` opens a quoted field only as the
-/// field's first byte; inside, `""` is a quote and `"` closes it).
-fn unclosed_quote(text: &[u8]) -> Option<(usize, usize)> {
-    let (mut field_start, mut field) = (true, 1);
-    let mut open = None;
-    let mut k = 0;
-    while k < text.len() {
-        let b = text[k];
-        if open.is_some() {
-            if b == b'"' {
-                if text.get(k + 1) == Some(&b'"') {
-                    k += 1;
-                } else {
-                    open = None;
+    /// The first bad field among the columns `cols`, in row order.
+    fn check(&self, cols: &[usize]) -> Result<()> {
+        for (r, row) in self.numbers.chunks_exact(self.header.len()).enumerate() {
+            for &c in cols {
+                if !row[c].is_finite() {
+                    self.number(r, c)?;
                 }
             }
-        } else if field_start && b == b'"' {
-            open = Some((k, field));
-            field_start = false;
-        } else {
-            field_start = matches!(b, b',' | b'\n' | b'\r');
-            match b {
-                b',' => field += 1,
-                b'\n' | b'\r' => field = 1,
-                _ => {}
-            }
         }
-        k += 1;
+        Ok(())
     }
-    open
 }
 
-fn csv_error(source: &str, lines: &Lines<'_>, e: &csv::Error) -> anyhow::Error {
+/// The matrix type of samples: one sample a column.
+pub type Matrix = backprop_network::Matrix<f64>;
+
+/// A field as a number, read with an exactly rounding parser; `None` for an empty field or text.
+/// `NaN` and `inf` parse (and are refused as data later, with their place).
+pub fn parse_number(field: &[u8]) -> Option<f64> {
+    if field.is_empty() {
+        return None;
+    }
+    fast_float2::parse(field).ok()
+}
+
+fn read_error(source: &str, e: &std::io::Error) -> anyhow::Error {
+    if e.kind() == std::io::ErrorKind::InvalidInput || e.kind() == std::io::ErrorKind::InvalidData {
+        anyhow::anyhow!("{source}: cannot read: {e} (a damaged .gz file?)")
+    } else {
+        anyhow::anyhow!("{source}: cannot read: {e}")
+    }
+}
+
+fn csv_error(
+    source: &str,
+    scan: &std::rc::Rc<std::cell::RefCell<Scan>>,
+    e: &csv::Error,
+) -> anyhow::Error {
     match e.kind() {
-        csv::ErrorKind::Io(io) => anyhow::anyhow!("{source}: cannot read: {io}"),
-        csv::ErrorKind::Utf8 { pos, err } => {
-            let line = pos.as_ref().map_or(0, |p| lines.line(p.byte()));
-            anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", err.field() + 1)
-        }
+        csv::ErrorKind::Io(io) => read_error(source, io),
         _ => match e.position() {
-            Some(p) => anyhow::anyhow!("{source}:{}: {e}", lines.line(p.byte())),
+            Some(p) => anyhow::anyhow!("{source}:{}: {e}", scan.borrow_mut().line(p.byte())),
             None => anyhow::anyhow!("{source}: {e}"),
         },
     }
+}
+
+/// `1 input`, `2 inputs`: a count with its noun, singular for one.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// `a, b, c`, at most 12 names.
@@ -307,77 +651,7 @@ pub fn list(names: &[String]) -> String {
     }
 }
 
-/// Standardization: `x -> (x - mean) / std`, per column.
-#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Scaling {
-    /// The mean of each column.
-    pub mean: Vec<f64>,
-    /// The standard deviation of each column (1 where a column is constant).
-    pub std: Vec<f64>,
-}
-
-impl Scaling {
-    /// The mean and (population) standard deviation of each column of `rows`, summed in row
-    /// order; a constant column gets standard deviation 1, so it maps to 0.
-    ///
-    /// # Panics
-    /// If `rows` is empty.
-    pub fn fit(rows: &[Vec<f64>]) -> Scaling {
-        let n = rows[0].len();
-        let m = rows.len() as f64;
-        let mut mean = vec![0.0; n];
-        for row in rows {
-            for (s, &x) in mean.iter_mut().zip(row) {
-                *s += x;
-            }
-        }
-        mean.iter_mut().for_each(|s| *s /= m);
-        let mut var = vec![0.0; n];
-        for row in rows {
-            for ((s, &x), &mu) in var.iter_mut().zip(row).zip(&mean) {
-                *s += (x - mu) * (x - mu);
-            }
-        }
-        let std = var
-            .into_iter()
-            .map(|v| {
-                let s = (v / m).sqrt();
-                if s > 0.0 && s.is_finite() {
-                    s
-                } else {
-                    1.0
-                }
-            })
-            .collect();
-        Scaling { mean, std }
-    }
-
-    /// The number of columns.
-    pub fn len(&self) -> usize {
-        self.mean.len()
-    }
-
-    /// True for a scaling of no columns.
-    pub fn is_empty(&self) -> bool {
-        self.mean.is_empty()
-    }
-
-    /// `x <- (x - mean) / std`.
-    pub fn apply(&self, x: &mut [f64]) {
-        for ((x, &mu), &sd) in x.iter_mut().zip(&self.mean).zip(&self.std) {
-            *x = (*x - mu) / sd;
-        }
-    }
-
-    /// `x <- x std + mean`, the inverse of [`apply`](Self::apply).
-    pub fn invert(&self, x: &mut [f64]) {
-        for ((x, &mu), &sd) in x.iter_mut().zip(&self.mean).zip(&self.std) {
-            *x = *x * sd + mu;
-        }
-    }
-}
-
-/// Samples ready for a network, not yet scaled: features and targets as rows.
+/// Samples ready for a network, not yet scaled: features and targets, one sample a column.
 #[derive(Clone, Debug)]
 pub struct Labeled {
     /// Where the data came from.
@@ -390,10 +664,37 @@ pub struct Labeled {
     pub task: Task,
     /// The class names, in output order (empty for regression).
     pub classes: Vec<String>,
-    /// One row of features per sample.
-    pub x: Vec<Vec<f64>>,
-    /// One row of targets per sample: one-hot over the classes, or the target numbers.
-    pub y: Vec<Vec<f64>>,
+    /// `inputs x samples`: the features of sample `k` are column `k`.
+    pub x: Matrix,
+    /// `outputs x samples`: one-hot over the classes, or the target numbers (no rows when the
+    /// targets were not read).
+    pub y: Matrix,
+    /// What was guessed rather than given, for the summary.
+    pub guessed: Guessed,
+    /// The delimiter of a CSV file (`None` for a built-in dataset).
+    pub delimiter: Option<(u8, bool)>,
+}
+
+/// What [`Labeled::from_table`] chose without being told.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Guessed {
+    /// The target is the last column because none was named.
+    pub target: bool,
+    /// The task was guessed from the target's values: why.
+    pub task: Option<TaskReason>,
+}
+
+/// Why a task was guessed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskReason {
+    /// The target holds text.
+    Text,
+    /// The target holds few distinct integers.
+    FewIntegers,
+    /// The target holds fractions, or many distinct integers.
+    Numbers,
+    /// Several target columns.
+    SeveralTargets,
 }
 
 /// How to pick the columns of a table.
@@ -410,26 +711,29 @@ pub struct Selection {
 /// The name of a class value: an integer-valued number without its fraction (`"1.0"` is `"1"`),
 /// anything else as written.
 pub fn class_name(field: &str) -> String {
-    match field.parse::<f64>() {
-        Ok(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
+    match parse_number(field.as_bytes()) {
+        Some(x) if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 => format!("{}", x as i64),
         _ => field.to_owned(),
     }
 }
 
-/// The most distinct integer values a numeric target may have to be guessed a class label.
-pub const MAX_GUESSED_CLASSES: usize = 20;
+/// The most distinct integer values a numeric target may have to be guessed a class label. An
+/// integer target with more values (a score from 0 to 100, an age) is an ordered quantity, and is
+/// guessed a regression target; ten keeps digit labels 0-9 classes. A rating from 1 to 10 is
+/// still guessed classes, and the summary says so, with `--task regress` to override.
+pub const MAX_GUESSED_CLASSES: usize = 10;
 
 impl Labeled {
-    /// Picks targets and features from `table` and builds the samples: a target column of strings,
-    /// or of integers with at most [`MAX_GUESSED_CLASSES`] distinct values and at most half as many
-    /// values as rows, is a classification target, any other a regression target, unless
-    /// `selection.task` says which.
+    /// Picks targets and features from `table` and builds the samples. Unless `selection.task`
+    /// says which, the task is guessed: a single target column of text is classification; one of
+    /// integers with at most [`MAX_GUESSED_CLASSES`] distinct values, each seen twice on average
+    /// (at most half as many values as rows), is classification; anything else is regression.
     ///
     /// # Errors
     /// Unknown or repeated columns, no feature left, non-numeric features or regression targets,
     /// NaN or infinity, classification with several target columns or fewer than two classes.
-    pub fn from_table(table: &Table, selection: &Selection) -> Result<Labeled> {
-        let src = &table.source;
+    pub fn from_table(table: Table, selection: &Selection) -> Result<Labeled> {
+        let src = table.source.clone();
         let targets: Vec<usize> = if selection.targets.is_empty() {
             vec![table.header.len() - 1]
         } else {
@@ -456,18 +760,29 @@ impl Labeled {
             .filter(|c| !targets.contains(c) && !dropped.contains(c))
             .collect();
         if features.is_empty() {
-            bail!("{src}: no feature columns left after the target and dropped columns");
+            let hint = if table.header.len() == 1 && table.delimiter_detected {
+                format!(
+                    " (the file has one column {:?}: if its fields are not separated by commas, \
+                     tabs, semicolons or pipes, give --delimiter)",
+                    table.header[0]
+                )
+            } else {
+                String::new()
+            };
+            bail!("{src}: no feature columns left after the target and dropped columns{hint}");
         }
-        let x = table.numbers(&features)?;
-        let task = match selection.task {
-            Some(task) => task,
-            None => guess_task(table, &targets),
+        let (task, reason) = match selection.task {
+            Some(task) => (task, None),
+            None => {
+                let (task, reason) = guess_task(&table, &targets);
+                (task, Some(reason))
+            }
         };
         let names = |cols: &[usize]| -> Vec<String> {
             cols.iter().map(|&c| table.header[c].clone()).collect()
         };
         let (classes, y) = match task {
-            Task::Regression => (Vec::new(), table.numbers(&targets)?),
+            Task::Regression => (Vec::new(), table.matrix(&targets)?),
             Task::Classification => {
                 let &[t] = targets.as_slice() else {
                     bail!(
@@ -476,120 +791,257 @@ impl Labeled {
                         list(&names(&targets))
                     );
                 };
-                let classes = classes_of(table, t)?;
-                let y = one_hot(table, t, &classes)?;
+                let classes = classes_of(&table, t)?;
+                let y = one_hot(&table, t, &classes)?;
                 (classes, y)
             }
         };
+        let (inputs, targets_named) = (names(&features), names(&targets));
+        let delimiter = Some((table.delimiter, table.delimiter_detected));
+        let x = table.into_matrix(&features)?;
         Ok(Labeled {
-            source: src.clone(),
-            inputs: names(&features),
-            targets: names(&targets),
+            source: src,
+            inputs,
+            targets: targets_named,
             task,
             classes,
             x,
             y,
+            guessed: Guessed {
+                target: selection.targets.is_empty(),
+                task: reason,
+            },
+            delimiter,
         })
     }
 
-    /// The samples as a table with the feature columns, then the target columns (class names for
-    /// classification), numbers written so that they read back exactly; row `r` is line `r + 2`,
-    /// as in a CSV file with a header.
-    pub fn to_table(&self) -> Table {
-        let header = self.inputs.iter().chain(&self.targets).cloned().collect();
-        let rows = self
-            .x
-            .iter()
-            .zip(&self.y)
-            .enumerate()
-            .map(|(r, (x, y))| {
-                let mut fields: Vec<String> = x.iter().map(|v| v.to_string()).collect();
-                match self.task {
-                    Task::Classification => {
-                        let k = y.iter().position(|&v| v == 1.0).unwrap_or(0);
-                        fields.push(self.classes[k].clone());
-                    }
-                    Task::Regression => fields.extend(y.iter().map(|v| v.to_string())),
-                }
-                Row {
-                    line: r as u64 + 2,
-                    fields,
-                }
-            })
-            .collect();
-        Table {
-            source: self.source.clone(),
-            header,
-            rows,
+    /// Samples from one row of features and one row of targets per sample.
+    ///
+    /// # Panics
+    /// Rows of different lengths.
+    pub fn from_rows(
+        source: &str,
+        inputs: Vec<String>,
+        targets: Vec<String>,
+        task: Task,
+        classes: Vec<String>,
+        x: &[Vec<f64>],
+        y: &[Vec<f64>],
+    ) -> Labeled {
+        let matrix = |rows: &[Vec<f64>]| {
+            let n = rows.first().map_or(0, Vec::len);
+            Matrix::from_fn(n, rows.len(), |i, j| rows[j][i])
+        };
+        Labeled {
+            source: source.to_owned(),
+            inputs,
+            targets,
+            task,
+            classes,
+            x: matrix(x),
+            y: matrix(y),
+            guessed: Guessed::default(),
+            delimiter: None,
         }
+    }
+
+    /// The features of sample `k`.
+    pub fn sample_x(&self, k: usize) -> &[f64] {
+        let n = self.x.nrows();
+        &self.x.as_slice()[k * n..(k + 1) * n]
+    }
+
+    /// The targets of sample `k` (empty when the targets were not read).
+    pub fn sample_y(&self, k: usize) -> &[f64] {
+        let n = self.y.nrows();
+        &self.y.as_slice()[k * n..(k + 1) * n]
+    }
+
+    /// The samples as a table with the feature columns, then the target columns (class names for
+    /// classification); row `r` is line `r + 2`, as in a CSV file with a header.
+    pub fn to_table(&self) -> Table {
+        let header: Vec<String> = self.inputs.iter().chain(&self.targets).cloned().collect();
+        let mut numbers = Vec::with_capacity(header.len() * self.len());
+        let mut labels = Vec::new();
+        for k in 0..self.len() {
+            numbers.extend_from_slice(self.sample_x(k));
+            match self.task {
+                Task::Classification => {
+                    let j = self.sample_y(k).iter().position(|&v| v == 1.0).unwrap_or(0);
+                    numbers.push(f64::NAN);
+                    labels.push(self.classes[j].clone());
+                }
+                Task::Regression => numbers.extend_from_slice(self.sample_y(k)),
+            }
+        }
+        let text = match self.task {
+            Task::Classification => vec![(self.inputs.len(), labels)],
+            Task::Regression => Vec::new(),
+        };
+        Table::from_parts(&self.source, header, numbers, &text)
     }
 
     /// The number of samples.
     pub fn len(&self) -> usize {
-        self.x.len()
+        self.x.ncols()
     }
 
     /// True without samples.
     pub fn is_empty(&self) -> bool {
-        self.x.is_empty()
+        self.x.ncols() == 0
+    }
+
+    /// FNV-1a (64 bits) over the column names, then the bits of every feature and target number
+    /// in sample order, as 16 hex digits: the data's fingerprint in a model's provenance.
+    pub fn fingerprint(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bytes: &[u8]| {
+            for &byte in bytes {
+                h ^= u64::from(byte);
+                h = h.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        };
+        for name in self.inputs.iter().chain(&self.targets).chain(&self.classes) {
+            eat(name.as_bytes());
+            eat(&[0]);
+        }
+        for k in 0..self.len() {
+            for x in self.sample_x(k).iter().chain(self.sample_y(k)) {
+                eat(&x.to_bits().to_le_bytes());
+            }
+        }
+        format!("{h:016x}")
+    }
+
+    /// One line for the summary of `train` and `restarts`: the target, the features, the task,
+    /// and for each guess, the flag that overrides it.
+    pub fn describe(&self) -> String {
+        let mut text = String::new();
+        let targets = self.targets.join(", ");
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        if self.guessed.target {
+            let _ = write!(
+                text,
+                "target: {targets} (the last column; --target to choose)"
+            );
+        } else {
+            let _ = write!(
+                text,
+                "{}: {targets}",
+                if self.targets.len() == 1 {
+                    "target"
+                } else {
+                    "targets"
+                }
+            );
+        }
+        let n = self.inputs.len();
+        let _ = write!(text, "; {}", plural(n, "feature column", "feature columns"));
+        if n <= 8 {
+            let _ = write!(text, " ({})", self.inputs.join(", "));
+        }
+        let _ = write!(text, "; task: {}", self.task);
+        if self.task == Task::Classification {
+            let _ = write!(text, ", {}", plural(self.classes.len(), "class", "classes"));
+        }
+        if let Some(reason) = self.guessed.task {
+            let why = match reason {
+                TaskReason::Text => "guessed from text values",
+                TaskReason::FewIntegers => "guessed from integer values",
+                TaskReason::Numbers => "guessed from numeric values",
+                TaskReason::SeveralTargets => "guessed from several targets",
+            };
+            let other = match self.task {
+                Task::Classification => "regress",
+                Task::Regression => "classify",
+            };
+            if reason == TaskReason::Text {
+                // Text cannot be regressed: nothing to override.
+                let _ = write!(text, ", {why}");
+            } else {
+                let _ = write!(text, ", {why}; --task {other} to override");
+            }
+        }
+        if let Some((d, detected)) = self.delimiter {
+            let _ = write!(
+                text,
+                "; delimiter: {}{}",
+                delimiter_name(d),
+                if detected {
+                    " (detected; --delimiter to choose)"
+                } else {
+                    ""
+                }
+            );
+        }
+        text
     }
 }
 
-/// Classification when a single target column holds strings, or few distinct integers.
-fn guess_task(table: &Table, targets: &[usize]) -> Task {
+/// Classification when a single target column holds text, or few distinct integers (see
+/// [`Labeled::from_table`]).
+fn guess_task(table: &Table, targets: &[usize]) -> (Task, TaskReason) {
     let &[t] = targets else {
-        return Task::Regression;
+        return (Task::Regression, TaskReason::SeveralTargets);
     };
     let mut distinct = BTreeSet::new();
     let mut all_integers = true;
-    for row in &table.rows {
-        let field = row.fields[t].as_str();
-        match field.parse::<f64>() {
-            Ok(x) if x.is_finite() => {
+    for r in 0..table.len() {
+        match table.number(r, t) {
+            Ok(x) => {
                 if x.fract() != 0.0 {
                     all_integers = false;
                 }
                 distinct.insert(x.to_bits());
             }
-            Ok(_) => return Task::Regression, // NaN or infinity: reported as bad numbers
-            Err(_) if field.is_empty() => return Task::Regression, // a missing number
-            Err(_) => return Task::Classification,
+            Err(_) => {
+                let field = table.text(r, t);
+                // A missing number, NaN or infinity: reported as bad numbers.
+                if field.is_empty() || parse_number(field.as_bytes()).is_some() {
+                    return (Task::Regression, TaskReason::Numbers);
+                }
+                return (Task::Classification, TaskReason::Text);
+            }
         }
     }
     let n = distinct.len();
-    if all_integers && n <= MAX_GUESSED_CLASSES && 2 * n <= table.rows.len() {
-        Task::Classification
+    if all_integers && n <= MAX_GUESSED_CLASSES && 2 * n <= table.len() {
+        (Task::Classification, TaskReason::FewIntegers)
     } else {
-        Task::Regression
+        (Task::Regression, TaskReason::Numbers)
     }
 }
 
 /// The sorted class names of column `t`: numerically if they are all numbers, else as strings.
 fn classes_of(table: &Table, t: usize) -> Result<Vec<String>> {
     let mut names = BTreeSet::new();
-    for row in &table.rows {
-        let field = &row.fields[t];
+    for r in 0..table.len() {
+        let field = table.text(r, t);
         if field.is_empty() {
             bail!(
                 "{}:{}:{}: missing class in column {:?}",
                 table.source,
-                row.line,
+                table.lines[r],
                 t + 1,
                 table.header[t]
             );
         }
-        if field.parse::<f64>().is_ok_and(|x| !x.is_finite()) {
+        if parse_number(field.as_bytes()).is_some_and(|x| !x.is_finite()) {
             bail!(
                 "{}:{}:{}: {field} in column {:?} is not a class label",
                 table.source,
-                row.line,
+                table.lines[r],
                 t + 1,
                 table.header[t]
             );
         }
-        names.insert(class_name(field));
+        if !names.contains(field.as_ref()) {
+            names.insert(class_name(&field));
+        }
     }
     let mut classes: Vec<String> = names.into_iter().collect();
+    classes.dedup();
     let numbers: Option<Vec<f64>> = classes.iter().map(|c| c.parse().ok()).collect();
     if let Some(numbers) = numbers {
         let mut order: Vec<usize> = (0..classes.len()).collect();
@@ -607,31 +1059,69 @@ fn classes_of(table: &Table, t: usize) -> Result<Vec<String>> {
     Ok(classes)
 }
 
-/// One-hot rows for column `t` over `classes`.
+/// One-hot columns for column `t` over `classes`, one sample a column.
 ///
 /// # Errors
 /// A value that is not one of the classes, by file, line and column.
-pub fn one_hot(table: &Table, t: usize, classes: &[String]) -> Result<Vec<Vec<f64>>> {
-    table
-        .rows
-        .iter()
-        .map(|row| {
-            let name = class_name(&row.fields[t]);
-            let k = classes.iter().position(|c| *c == name).with_context(|| {
-                format!(
-                    "{}:{}:{}: class {name:?} in column {:?} is not one of the model's classes ({})",
-                    table.source,
-                    row.line,
-                    t + 1,
-                    table.header[t],
-                    list(classes)
-                )
-            })?;
-            let mut y = vec![0.0; classes.len()];
-            y[k] = 1.0;
-            Ok(y)
-        })
+pub fn one_hot(table: &Table, t: usize, classes: &[String]) -> Result<Matrix> {
+    Ok(one_hot_of(
+        &class_indices(table, t, classes)?,
+        classes.len(),
+    ))
+}
+
+/// The index among `classes` of the value of column `t` in every row.
+///
+/// # Errors
+/// A value that is not one of the classes, by file, line and column.
+pub fn class_indices(table: &Table, t: usize, classes: &[String]) -> Result<Vec<u32>> {
+    if table.is_numeric(t) {
+        // Numeric labels: each distinct number is named and looked up once.
+        let w = table.header.len();
+        let mut seen: Vec<(u64, u32)> = Vec::new();
+        let mut out = Vec::with_capacity(table.len());
+        for r in 0..table.len() {
+            let bits = table.numbers[r * w + t].to_bits();
+            let j = match seen.iter().find(|(b, _)| *b == bits) {
+                Some(&(_, j)) => j,
+                None => {
+                    let j = class_index(table, r, t, classes)?;
+                    seen.push((bits, j));
+                    j
+                }
+            };
+            out.push(j);
+        }
+        return Ok(out);
+    }
+    (0..table.len())
+        .map(|r| class_index(table, r, t, classes))
         .collect()
+}
+
+/// The index among `classes` of the value in row `r`, column `t`.
+fn class_index(table: &Table, r: usize, t: usize, classes: &[String]) -> Result<u32> {
+    let name = class_name(&table.text(r, t));
+    let j = classes.iter().position(|c| *c == name).with_context(|| {
+        format!(
+            "{}:{}:{}: class {name:?} in column {:?} is not one of the model's classes ({})",
+            table.source,
+            table.lines[r],
+            t + 1,
+            table.header[t],
+            list(classes)
+        )
+    })?;
+    Ok(j as u32)
+}
+
+/// One-hot columns of `k` entries for class indices.
+pub fn one_hot_of(indices: &[u32], k: usize) -> Matrix {
+    let mut y = Matrix::zeros(k, indices.len());
+    for (r, &j) in indices.iter().enumerate() {
+        y[(j as usize, r)] = 1.0;
+    }
+    y
 }
 
 /// Splits `"a,b, c"` into names; an empty string gives none.
@@ -648,19 +1138,19 @@ mod tests {
     use super::*;
 
     fn table(text: &str) -> Result<Table> {
-        Table::read_csv(text.as_bytes(), "t.csv")
+        Table::read_csv(text.as_bytes(), "t.csv", &ReadOptions::default())
     }
 
     #[test]
     fn reads_and_guesses_classification_from_strings_and_few_integers() -> Result<()> {
         let t = table("a,b,label\n1,2,cat\n3,4,dog\n5,6,cat\n")?;
-        let data = Labeled::from_table(&t, &Selection::default())?;
+        let data = Labeled::from_table(t.clone(), &Selection::default())?;
         assert_eq!(data.task, Task::Classification);
         assert_eq!(data.classes, ["cat", "dog"]);
-        assert_eq!(data.y[1], [0.0, 1.0]);
-        assert_eq!(data.x[2], [5.0, 6.0]);
+        assert_eq!(data.sample_y(1), [0.0, 1.0]);
+        assert_eq!(data.sample_x(2), [5.0, 6.0]);
         let t = table("x,y\n0,10\n1,2\n2,10\n3,2\n4,10\n")?;
-        let data = Labeled::from_table(&t, &Selection::default())?;
+        let data = Labeled::from_table(t.clone(), &Selection::default())?;
         assert_eq!(data.task, Task::Classification);
         assert_eq!(data.classes, ["2", "10"], "numeric classes sort by value");
         Ok(())
@@ -670,12 +1160,12 @@ mod tests {
     fn guesses_regression_for_fractions_and_many_values() -> Result<()> {
         let t = table("x,y\n0,0.5\n1,2\n2,10\n3,2\n")?;
         assert_eq!(
-            Labeled::from_table(&t, &Selection::default())?.task,
+            Labeled::from_table(t.clone(), &Selection::default())?.task,
             Task::Regression
         );
         let t = table("x,y\n0,1\n1,2\n2,3\n3,4\n")?;
         assert_eq!(
-            Labeled::from_table(&t, &Selection::default())?.task,
+            Labeled::from_table(t.clone(), &Selection::default())?.task,
             Task::Regression
         );
         Ok(())
@@ -690,7 +1180,7 @@ mod tests {
         );
         assert_eq!(
             err("a,b\n1,2\n3\n"),
-            "t.csv:3:2: the row has 1 fields, the header has 2"
+            "t.csv:3:2: the row has 1 field, the header has 2"
         );
         assert_eq!(err("a,b\n"), "t.csv:2: no data rows after the header");
         assert_eq!(
@@ -710,22 +1200,22 @@ mod tests {
         // not errors of quoting.
         let t = table("\"a\",\"b \"\"x\"\"\"\n\"1\",2\"\n").unwrap();
         assert_eq!(t.header, ["a", "b \"x\""]);
-        assert_eq!(t.rows[0].fields, ["1", "2\""]);
+        assert_eq!((t.text(0, 0), t.text(0, 1)), ("1".into(), "2\"".into()));
         assert_eq!(err("a,,c\n1,2,3\n"), "t.csv:1:2: column 2 has no name");
         let t = table("a,b,c\n1,2,3\n4,x,6\n").unwrap();
-        let e = Labeled::from_table(&t, &Selection::default()).unwrap_err();
+        let e = Labeled::from_table(t.clone(), &Selection::default()).unwrap_err();
         assert_eq!(
             format!("{e:#}"),
             "t.csv:3:2: \"x\" in column \"b\" is not a number"
         );
         let t = table("a,b,c\n1,NaN,3\n").unwrap();
-        let e = Labeled::from_table(&t, &Selection::default()).unwrap_err();
+        let e = Labeled::from_table(t.clone(), &Selection::default()).unwrap_err();
         assert!(format!("{e:#}").starts_with("t.csv:2:2: NaN"), "{e:#}");
         let sel = Selection {
             targets: vec!["z".into()],
             ..Selection::default()
         };
-        let e = Labeled::from_table(&t, &sel).unwrap_err();
+        let e = Labeled::from_table(t.clone(), &sel).unwrap_err();
         assert!(format!("{e:#}").starts_with("t.csv:1: unknown column \"z\""));
     }
 
@@ -734,8 +1224,8 @@ mod tests {
         for end in ["\n", "\r\n", "\r"] {
             let text = ["x1,x2,y", "1,2,0", "", "3,4,1", "5,abc,0", "7,8,1", ""].join(end);
             let t = table(&text).unwrap();
-            assert_eq!(t.rows.len(), 4, "{end:?}");
-            let e = Labeled::from_table(&t, &Selection::default()).unwrap_err();
+            assert_eq!(t.len(), 4, "{end:?}");
+            let e = Labeled::from_table(t.clone(), &Selection::default()).unwrap_err();
             assert!(
                 format!("{e:#}").starts_with("t.csv:5:2: \"abc\""),
                 "{end:?}: {e:#}"
@@ -744,6 +1234,114 @@ mod tests {
             let e = table(&ragged).unwrap_err();
             assert!(format!("{e:#}").starts_with("t.csv:3:2:"), "{end:?}: {e:#}");
         }
+    }
+
+    #[test]
+    fn the_delimiter_is_detected_from_the_header_and_can_be_given() -> Result<()> {
+        for (d, text) in [
+            (b',', "a,b,c\n1,2,3\n"),
+            (b'\t', "a\tb\tc\n1\t2\t3\n"),
+            (b';', "a;b;c\n1,5;2;3\n"),
+            (b'|', "\"a|x\"|b|c\n1|2|3\n"),
+        ] {
+            let t = table(text)?;
+            assert_eq!(t.delimiter, d, "{text:?}");
+            assert_eq!(t.header.len(), 3, "{text:?}");
+            assert!(t.delimiter_detected);
+        }
+        let options = ReadOptions {
+            delimiter: Some(b';'),
+            ..ReadOptions::default()
+        };
+        let t = Table::read_csv("a,b;c\n1,2;3\n".as_bytes(), "t.csv", &options)?;
+        assert_eq!(t.header, ["a,b", "c"]);
+        assert!(!t.delimiter_detected);
+        assert_eq!(parse_delimiter("tab"), Ok(b'\t'));
+        assert!(parse_delimiter("ab").is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn a_header_of_numbers_is_refused_and_no_header_names_columns() -> Result<()> {
+        let e = format!("{:#}", table("1,2,3\n4,5,6\n").unwrap_err());
+        assert!(
+            e.starts_with("t.csv:1: the header row is all numbers") && e.contains("--no-header"),
+            "{e}"
+        );
+        let options = ReadOptions {
+            no_header: true,
+            ..ReadOptions::default()
+        };
+        let t = Table::read_csv("1,2,3\n4,5,6\n".as_bytes(), "t.csv", &options)?;
+        assert_eq!(t.header, ["c0", "c1", "c2"]);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.lines, [1, 2]);
+        assert_eq!(t.number(1, 2)?, 6.0);
+        Ok(())
+    }
+
+    #[test]
+    fn gzip_is_read_as_text() -> Result<()> {
+        use std::io::Write as _;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(b"a\tb\n1\t2\n3\t4.5\n")?;
+        let bytes = gz.finish()?;
+        let t = Table::read_csv(bytes.as_slice(), "t.csv.gz", &ReadOptions::default())?;
+        assert_eq!(t.header, ["a", "b"]);
+        assert_eq!(t.matrix(&[1])?.as_slice(), [2.0, 4.5]);
+        Ok(())
+    }
+
+    #[test]
+    fn numbers_round_exactly_and_text_columns_keep_their_text() -> Result<()> {
+        let t = table("id,x,label\n007,0.1,cat\n008,2.2250738585072011e-308,1.0\n")?;
+        let m = t.matrix(&[1])?;
+        assert_eq!(m[(0, 0)].to_bits(), "0.1".parse::<f64>()?.to_bits());
+        assert_eq!(
+            m[(0, 1)].to_bits(),
+            "2.2250738585072011e-308".parse::<f64>()?.to_bits()
+        );
+        assert_eq!(t.text(1, 2), "1.0");
+        let options = ReadOptions {
+            text: vec!["id".into()],
+            ..ReadOptions::default()
+        };
+        let t = Table::read_csv("id,x\n007,1\n008,2\n".as_bytes(), "t.csv", &options)?;
+        assert_eq!(t.text(0, 0), "007");
+        Ok(())
+    }
+
+    #[test]
+    fn into_matrix_takes_columns_in_any_order() -> Result<()> {
+        let t = table("a,b,c\n1,2,3\n4,5,6\n7,8,9\n")?;
+        let m = t.clone().into_matrix(&[2, 0])?;
+        assert_eq!(m.as_slice(), [3.0, 1.0, 6.0, 4.0, 9.0, 7.0]);
+        assert_eq!(t.matrix(&[2, 0])?, m);
+        Ok(())
+    }
+
+    #[test]
+    fn the_summary_names_the_guesses() -> Result<()> {
+        let rows: String = (0..40).map(|k| format!("{k},{}\n", 1 + k % 10)).collect();
+        let t = table(&format!("x,rating\n{rows}"))?;
+        let d = Labeled::from_table(t, &Selection::default())?;
+        assert_eq!(
+            d.describe(),
+            "target: rating (the last column; --target to choose); 1 feature column (x); task: \
+             classification, 10 classes, guessed from integer values; --task regress to override; \
+             delimiter: comma (detected; --delimiter to choose)"
+        );
+        // Many ordered integers are a quantity.
+        let rows: String = (0..60).map(|k| format!("{k},{}\n", k % 30)).collect();
+        let t = table(&format!("x,score\n{rows}"))?;
+        let sel = Selection {
+            targets: vec!["score".into()],
+            ..Selection::default()
+        };
+        let d = Labeled::from_table(t, &sel)?;
+        assert_eq!(d.task, Task::Regression);
+        assert!(d.describe().starts_with("target: score; 1 feature column (x); task: regression, guessed from numeric values; --task classify to override"), "{}", d.describe());
+        Ok(())
     }
 
     #[test]

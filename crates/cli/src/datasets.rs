@@ -13,7 +13,7 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 
-use crate::data::{Labeled, Selection, Table, Task};
+use crate::data::{Labeled, ReadOptions, Selection, Table, Task};
 
 /// The gzip-compressed digits CSV.
 const DIGITS_GZ: &[u8] = include_bytes!("../data/digits.csv.gz");
@@ -133,20 +133,23 @@ pub fn builtin(name: &str) -> Option<&'static Builtin> {
 pub fn load(name: &str, seed: u64, selection: &Selection) -> Result<Labeled> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     rng.set_stream(2);
-    let labeled = |inputs: &[&str], task: Task, classes: &[&str], x, y| Labeled {
-        source: name.to_owned(),
-        inputs: inputs.iter().map(|s| s.to_string()).collect(),
-        targets: vec![if task == Task::Regression {
-            "y"
-        } else {
-            "class"
-        }
-        .to_owned()],
-        task,
-        classes: classes.iter().map(|s| s.to_string()).collect(),
-        x,
-        y,
-    };
+    let labeled =
+        |inputs: &[&str], task: Task, classes: &[&str], x: Vec<Vec<f64>>, y: Vec<Vec<f64>>| {
+            Labeled::from_rows(
+                name,
+                inputs.iter().map(|s| s.to_string()).collect(),
+                vec![if task == Task::Regression {
+                    "y"
+                } else {
+                    "class"
+                }
+                .to_owned()],
+                task,
+                classes.iter().map(|s| s.to_string()).collect(),
+                &x,
+                &y,
+            )
+        };
     let custom = !selection.targets.is_empty() || !selection.drop.is_empty();
     let data = match name {
         "digits" => {
@@ -154,8 +157,10 @@ pub fn load(name: &str, seed: u64, selection: &Selection) -> Result<Labeled> {
             flate2::read::GzDecoder::new(DIGITS_GZ)
                 .read_to_end(&mut text)
                 .context("digits: the embedded data is corrupt")?;
-            let table = Table::read_csv(text.as_slice(), "digits")?;
-            return Labeled::from_table(&table, selection);
+            let table = Table::read_csv(text.as_slice(), "digits", &ReadOptions::default())?;
+            let mut data = Labeled::from_table(table, selection)?;
+            data.delimiter = None;
+            return Ok(data);
         }
         "xor" => {
             let (x, y) = xor(&mut rng, 200, 0.2);
@@ -272,8 +277,8 @@ mod tests {
         for b in BUILTINS {
             let data = load(b.name, 7, &Selection::default())?;
             assert!(data.len() >= 200, "{}", b.name);
-            assert!(data.x.iter().flatten().all(|v| v.is_finite()));
-            assert_eq!(data.x[0].len(), data.inputs.len());
+            assert!(data.x.iter().all(|v| v.is_finite()));
+            assert_eq!(data.sample_x(0).len(), data.inputs.len());
             let again = load(b.name, 7, &Selection::default())?;
             assert_eq!(data.x, again.x, "{}: same seed, same data", b.name);
             if b.name != "digits" {
@@ -293,15 +298,16 @@ mod tests {
         assert_eq!(data.classes.len(), 10);
         assert_eq!(data.classes[0], "0");
         // The first image of the file is a 0.
-        assert_eq!(data.y[0][0], 1.0);
-        assert_eq!(&data.x[0][..4], &[0.0, 0.0, 5.0, 13.0]);
+        assert_eq!(data.sample_y(0)[0], 1.0);
+        assert_eq!(&data.sample_x(0)[..4], &[0.0, 0.0, 5.0, 13.0]);
         Ok(())
     }
 
     #[test]
     fn xor_labels_follow_the_corners() -> Result<()> {
         let data = load("xor", 1, &Selection::default())?;
-        for (x, y) in data.x.iter().zip(&data.y) {
+        for k in 0..data.len() {
+            let (x, y) = (data.sample_x(k), data.sample_y(k));
             let class = usize::from((x[0] > 0.0) != (x[1] > 0.0));
             // Noise 0.2 around corners at distance 1 from the axes: a sign flips rarely.
             if x[0].abs() > 0.5 && x[1].abs() > 0.5 {

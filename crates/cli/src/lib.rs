@@ -32,6 +32,7 @@ pub mod bench;
 pub(crate) mod commands;
 pub mod data;
 pub mod datasets;
+pub(crate) mod html;
 mod journal;
 pub mod model;
 pub(crate) mod output;
@@ -98,6 +99,7 @@ where
         Command::Bench(a) => bench::run(a),
         Command::Basins(a) => basins::run(a),
         Command::Trace(a) => trace::run(a),
+        Command::Completions(a) => commands::completions(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

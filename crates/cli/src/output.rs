@@ -35,56 +35,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
-/// Pretty JSON, indented by two spaces, with arrays of numbers (or strings) kept on one line, so
-/// that a weight row or a loss history reads as one line; fields keep their declared order.
-/// Numbers are written by serde_json, as the shortest decimal that reads back to the same `f64`.
+/// Pretty JSON, one weight row or loss history a line: the model file's layout
+/// ([`backprop_network::model::pretty_json`]), for every JSON file the command line writes.
 ///
 /// # Errors
 /// Values that do not serialize.
 pub fn pretty_json<T: serde::Serialize>(value: &T) -> Result<String> {
-    let text = serde_json::to_string_pretty(value)?;
-    let lines: Vec<&str> = text.lines().collect();
-    let mut out = String::with_capacity(text.len());
-    let mut k = 0;
-    while k < lines.len() {
-        let line = lines[k];
-        if line.ends_with('[') {
-            // serde_json writes each element of an array on its own line and closes it with `]`
-            // at the opening line's indentation.
-            let indent = line.len() - line.trim_start().len();
-            let end = lines[k + 1..].iter().position(|l| {
-                let t = l.trim_start();
-                l.len() - t.len() == indent && (t == "]" || t == "],")
-            });
-            if let Some(end) = end.map(|e| k + 1 + e) {
-                let elements = &lines[k + 1..end];
-                let scalar = |l: &&str| {
-                    let t = l.trim();
-                    !(t.starts_with('[')
-                        || t.starts_with('{')
-                        || t.ends_with('[')
-                        || t.ends_with('{'))
-                };
-                if elements.iter().all(scalar) {
-                    out.push_str(line);
-                    for (n, e) in elements.iter().enumerate() {
-                        if n > 0 {
-                            out.push(' ');
-                        }
-                        out.push_str(e.trim());
-                    }
-                    out.push_str(lines[end].trim_start());
-                    out.push('\n');
-                    k = end + 1;
-                    continue;
-                }
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-        k += 1;
-    }
-    Ok(out)
+    Ok(backprop_network::model::pretty_json(value)?)
 }
 
 #[cfg(test)]

@@ -873,16 +873,14 @@ fn draw_best_of_k(
 pub fn boundary_svg(model: &Model, data: &Labeled, title: &str) -> Result<String> {
     if model.network.inputs() != 2 || model.task != Task::Classification {
         bail!(
-            "--boundary draws classifiers of two inputs; this model has {} inputs ({})",
-            model.network.inputs(),
+            "--boundary draws classifiers of two inputs; this model has {} ({})",
+            crate::data::count(model.network.inputs(), "input", "inputs"),
             model.task
         );
     }
     let range = |k: usize| {
-        let (lo, hi) = data
-            .x
-            .iter()
-            .map(|x| x[k])
+        let (lo, hi) = (0..data.len())
+            .map(|s| data.sample_x(s)[k])
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
                 (lo.min(v), hi.max(v))
             });
@@ -954,9 +952,8 @@ pub fn boundary_svg(model: &Model, data: &Labeled, title: &str) -> Result<String
             let c = CLASS_COLORS[k % CLASS_COLORS.len()];
             chart
                 .draw_series(
-                    data.x
-                        .iter()
-                        .zip(&data.y)
+                    (0..data.len())
+                        .map(|s| (data.sample_x(s), data.sample_y(s)))
                         .filter(|(_, y)| argmax(y) == k)
                         .map(|(x, _)| Circle::new((x[0], x[1]), 3, c.filled())),
                 )

@@ -1,8 +1,9 @@
 //! The restart report: what `--report` writes, what `merge` reads, and the table printed from it.
 //!
-//! Non-finite numbers (a diverged run's loss) are written as the strings `"NaN"`, `"inf"` and
-//! `"-inf"`, since JSON has no such numbers; finite ones as the shortest decimal that reads back
-//! to the same `f64`.
+//! Non-finite numbers (a diverged run's loss) are written as `null`, the workspace's one
+//! convention ([`backprop_optim::nan_as_null`]: pandas and jq read it as a missing value), and the
+//! run's `diverged` flag says why; the strings `"NaN"`, `"inf"` and `"-inf"` of older reports
+//! still read. Finite numbers are the shortest decimal that reads back to the same `f64`.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -375,7 +376,7 @@ impl Statistics {
 }
 
 /// A probability as a percentage, never rounded up to a certainty it is not: ">99.9%".
-fn chance(p: f64) -> String {
+pub(crate) fn chance(p: f64) -> String {
     if (0.9995..1.0).contains(&p) {
         ">99.9%".to_owned()
     } else {
@@ -430,6 +431,10 @@ pub struct Report {
     pub racing: Option<RacingRecord>,
     /// Wall-clock seconds of the whole experiment (the longest shard after a merge).
     pub seconds: f64,
+    /// How the report was made: the program, its command line, seed, SGD settings, data
+    /// (absent in reports written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<crate::model::Provenance>,
 }
 
 /// `racing`: how the restarts raced, and the compute spent against the exhaustive experiment.
@@ -498,16 +503,19 @@ impl Report {
                 model: best_model.to_file(),
             }
         });
-        Report::from_records(config, shard, runs, baseline, best, seconds)
+        let provenance = model.provenance.clone();
+        Report::from_records(config, shard, runs, baseline, best, provenance, seconds)
     }
 
-    /// The report of the runs `runs` (in restart order) whose best is `best`.
+    /// The report of the runs `runs` (in restart order) whose best is `best`, made by the run
+    /// that `provenance` describes.
     pub fn from_records(
         config: ExperimentConfig,
         shard: Option<Shard>,
         runs: Vec<RunRecord>,
         baseline: Option<RunRecord>,
         best: Option<Best>,
+        provenance: Option<crate::model::Provenance>,
         seconds: f64,
     ) -> Report {
         let spread = Spread::of(&runs);
@@ -523,6 +531,7 @@ impl Report {
             statistics: None,
             racing: None,
             seconds,
+            provenance,
         }
     }
 
@@ -620,7 +629,7 @@ impl Report {
             "network {} ({} hidden, {} output), {} loss; {}: lr {}, {} epochs, batch {}, {} init, seed {}",
             widths.join("-"),
             c.network.activation.name(),
-            c.network.output_activation.name(),
+            c.network.output_name(),
             c.network.loss,
             rule_family(c.sgd.optimizer),
             c.sgd.learning_rate,
@@ -902,6 +911,7 @@ pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) 
         statistics: None,
         racing: None,
         seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
+        provenance: first.provenance.clone(),
     };
     merged.compute_statistics(criterion, confidence)?;
     Ok(merged)
@@ -909,7 +919,7 @@ pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) 
 
 /// The family of the update rule, as the configuration's first line names it: the rule's own
 /// settings follow on the next line.
-fn rule_family(optimizer: Optimizer) -> &'static str {
+pub(crate) fn rule_family(optimizer: Optimizer) -> &'static str {
     match optimizer {
         Optimizer::Adam { .. } => "Adam",
         Optimizer::AdamW { .. } => "AdamW",
@@ -918,7 +928,7 @@ fn rule_family(optimizer: Optimizer) -> &'static str {
 }
 
 /// The SGD settings that differ from the lecture's plain SGD, as `name value` phrases.
-fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
+pub(crate) fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
     let mut extras = Vec::new();
     match sgd.order {
         Order::Fixed => extras.push("samples in data order".to_owned()),
@@ -1016,81 +1026,11 @@ pub fn percent(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
-/// One `f64` as a JSON number, or a string for NaN and infinities.
-mod num {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    #[derive(Serialize, Deserialize)]
-    #[serde(untagged)]
-    pub(super) enum Repr {
-        Number(f64),
-        Text(String),
-    }
-
-    pub(super) fn to_repr(x: f64) -> Repr {
-        if x.is_finite() {
-            Repr::Number(x)
-        } else {
-            Repr::Text(x.to_string())
-        }
-    }
-
-    pub(super) fn from_repr<E: serde::de::Error>(r: Repr) -> Result<f64, E> {
-        match r {
-            Repr::Number(x) => Ok(x),
-            Repr::Text(s) => match s.as_str() {
-                "NaN" => Ok(f64::NAN),
-                "inf" => Ok(f64::INFINITY),
-                "-inf" => Ok(f64::NEG_INFINITY),
-                _ => Err(E::custom(format!("{s:?} is not a number"))),
-            },
-        }
-    }
-
-    pub(super) fn serialize<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-        to_repr(*x).serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
-        from_repr(Repr::deserialize(d)?)
-    }
-}
-
-/// An optional `f64`, as [`num`].
-mod opt_num {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::num::{from_repr, to_repr, Repr};
-
-    pub(super) fn serialize<S: Serializer>(x: &Option<f64>, s: S) -> Result<S::Ok, S::Error> {
-        x.map(to_repr).serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-        Option::<Repr>::deserialize(d)?.map(from_repr).transpose()
-    }
-}
-
-/// A vector of `f64`, as [`num`].
-mod vec_num {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    use super::num::{from_repr, to_repr, Repr};
-
-    pub(super) fn serialize<S: Serializer>(x: &[f64], s: S) -> Result<S::Ok, S::Error> {
-        x.iter()
-            .map(|&v| to_repr(v))
-            .collect::<Vec<_>>()
-            .serialize(s)
-    }
-
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<f64>, D::Error> {
-        Vec::<Repr>::deserialize(d)?
-            .into_iter()
-            .map(from_repr)
-            .collect()
-    }
-}
+// Non-finite numbers follow the workspace's one convention (`null`; see
+// `backprop_optim::nan_as_null`), which still reads the strings this file wrote before.
+use backprop_optim::nan_as_null as num;
+use backprop_optim::nan_as_null::option as opt_num;
+use backprop_optim::nan_as_null::vec as vec_num;
 
 #[cfg(test)]
 mod tests {
@@ -1164,15 +1104,22 @@ mod tests {
         r.final_validation_loss = Some(f64::NAN);
         let text = serde_json::to_string(&r)?;
         assert!(
-            text.contains("\"NaN\"") && text.contains("\"inf\""),
+            !text.contains("NaN") && !text.contains("inf") && text.contains("[0.25,null,null]"),
             "{text}"
         );
+        assert!(text.contains("\"diverged\":true"), "{text}");
         let back: RunRecord = serde_json::from_str(&text)?;
         assert_eq!(back.train_loss[0], 0.25);
-        assert!(back.train_loss[1].is_nan());
+        assert!(back.train_loss[1].is_nan() && back.train_loss[2].is_nan());
+        assert!(back.score.is_nan());
+        assert_eq!(back.final_validation_loss, None);
+        // A report written before the convention still reads, infinities and all.
+        let old = text
+            .replace("[0.25,null,null]", "[0.25,\"NaN\",\"-inf\"]")
+            .replace("\"score\":null", "\"score\":\"inf\"");
+        let back: RunRecord = serde_json::from_str(&old)?;
         assert_eq!(back.train_loss[2], f64::NEG_INFINITY);
         assert_eq!(back.score, f64::INFINITY);
-        assert!(back.final_validation_loss.is_some_and(f64::is_nan));
         Ok(())
     }
 

@@ -7,7 +7,7 @@ use backprop_network::{Activation, Loss, Network};
 use backprop_optim::{Dataset, Init, Optimizer, Order, SgdConfig};
 
 use crate::args::{DataArgs, TrainingArgs};
-use crate::data::{Labeled, Scaling, Selection, Table, Task};
+use crate::data::{Labeled, ReadOptions, Scaling, Selection, Table, Task};
 use crate::datasets::{self, Preset, DEFAULT_PRESET};
 use crate::model::Model;
 
@@ -45,6 +45,21 @@ pub struct NetworkInfo {
     pub output_activation: Activation,
     /// The loss.
     pub loss: Loss,
+}
+
+impl NetworkInfo {
+    /// The output as summaries name it: the output activation, or "softmax" for the identity
+    /// output of the cross-entropy loss (whose softmax makes the probabilities), "sigmoid then
+    /// softmax" for another activation under it.
+    pub fn output_name(&self) -> String {
+        match (self.loss, self.output_activation) {
+            (Loss::CrossEntropy, Activation::Identity) => "softmax".to_owned(),
+            (Loss::CrossEntropy, a) => format!("{} then softmax", a.name()),
+            (Loss::Squared, a) => a.name().to_owned(),
+            // Loss is non-exhaustive: a new loss reads as its output activation.
+            (_, a) => a.name().to_owned(),
+        }
+    }
 }
 
 /// Everything that fixes a training run or an experiment (all but threads and shards).
@@ -101,8 +116,13 @@ pub fn load_data(args: &DataArgs, seed: u64) -> Result<Labeled> {
     if is_builtin(&args.data) {
         return datasets::load(&args.data, seed, &selection);
     }
-    let table = Table::read_path(Path::new(&args.data))?;
-    Labeled::from_table(&table, &selection)
+    let options = ReadOptions {
+        delimiter: args.delimiter,
+        no_header: args.no_header,
+        text: Vec::new(),
+    };
+    let table = Table::read_path(Path::new(&args.data), &options)?;
+    Labeled::from_table(table, &selection)
 }
 
 /// A name with a slash or a dot is a path, whether or not the file exists.
@@ -259,13 +279,17 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
                 target: &args.data.target,
                 drop: &args.data.drop,
                 seed: args.seed,
+                delimiter: args.data.delimiter,
+                no_header: args.data.no_header,
+                keep: &[],
+                model: "the --from model",
             };
-            let raw = load_for_model(source, model, true)?;
+            let (raw, _) = load_for_model(source, model, true)?;
             let (x, y) = (raw.x.clone(), raw.y.clone());
             (raw, x, y, model.clone())
         }
     };
-    let all = Dataset::from_rows(&x, &y).with_context(|| raw.source.clone())?;
+    let all = Dataset::new(x, y).with_context(|| raw.source.clone())?;
     let (train, validation_set) = if validation > 0.0 {
         let (t, v) = all.split(validation, args.seed).with_context(|| {
             format!(
@@ -384,7 +408,7 @@ fn new_model(args: &TrainingArgs, raw: &Labeled, preset: &Preset) -> Result<Mode
         Some(h) => h.0.clone(),
         None => preset.hidden.to_vec(),
     };
-    let outputs = raw.y.first().map_or(0, Vec::len);
+    let outputs = raw.y.nrows();
     let network = Network::builder(raw.inputs.len())
         .hidden(&hidden, activation)
         .layer(outputs, output_activation)
@@ -398,6 +422,7 @@ fn new_model(args: &TrainingArgs, raw: &Labeled, preset: &Preset) -> Result<Mode
         classes: raw.classes.clone(),
         input_scaling: None,
         target_scaling: None,
+        provenance: None,
     })
 }
 
@@ -430,21 +455,49 @@ pub struct ModelData<'a> {
     pub drop: &'a [String],
     /// The seed of a built-in dataset.
     pub seed: u64,
+    /// The delimiter (`None`: detected).
+    pub delimiter: Option<u8>,
+    /// The file has no header row.
+    pub no_header: bool,
+    /// Columns to read as text and hand back (`predict --keep`).
+    pub keep: &'a [String],
+    /// The model, as errors name it.
+    pub model: &'a str,
 }
 
 /// The rows of `--data` as `model` reads them: its input columns (by name, or every column but
 /// the targets and dropped ones in file order), and its targets when the data has them
-/// (one-hot over the model's classes). With `need_targets`, data without the target columns is
-/// an error; without, the target columns are not read and `y` is left empty.
+/// (one-hot over the model's classes); and the text of the `keep` columns. With `need_targets`,
+/// data without the target columns is an error; without, the target columns are not read and
+/// `y` has no rows.
 ///
 /// # Errors
 /// Missing columns, a feature count that does not fit the network, bad numbers, unknown classes.
-pub fn load_for_model(source: ModelData<'_>, model: &Model, need_targets: bool) -> Result<Labeled> {
+pub fn load_for_model(
+    source: ModelData<'_>,
+    model: &Model,
+    need_targets: bool,
+) -> Result<(Labeled, Vec<Vec<String>>)> {
     let table = if is_builtin(source.data) {
         datasets::load(source.data, source.seed, &Selection::default())?.to_table()
     } else {
-        Table::read_path(Path::new(source.data))?
+        let options = ReadOptions {
+            delimiter: source.delimiter,
+            no_header: source.no_header,
+            text: source.keep.to_vec(),
+        };
+        Table::read_path(Path::new(source.data), &options)?
     };
+    let kept: Vec<Vec<String>> = source
+        .keep
+        .iter()
+        .map(|k| {
+            let c = table.column(k).context("--keep")?;
+            Ok((0..table.len())
+                .map(|r| table.text(r, c).into_owned())
+                .collect())
+        })
+        .collect::<Result<_>>()?;
     let targets: Vec<String> = if source.target.is_empty() {
         model.targets.clone()
     } else {
@@ -471,25 +524,52 @@ pub fn load_for_model(source: ModelData<'_>, model: &Model, need_targets: bool) 
     let n_0 = model.network.inputs();
     let features: Vec<usize> = if model.inputs.is_empty() {
         let f: Vec<usize> = (0..table.header.len())
-            .filter(|c| !present.contains(c) && !dropped.contains(c))
+            .filter(|c| {
+                !present.contains(c)
+                    && !dropped.contains(c)
+                    && !source.keep.contains(&table.header[*c])
+            })
             .collect();
         if f.len() != n_0 {
             bail!(
-                "{}: {} feature columns, the model takes {n_0} inputs (name the others with --target or --drop)",
+                "{}: {}, the model takes {} (name the others with --target or --drop)",
                 table.source,
-                f.len()
+                crate::data::count(f.len(), "feature column", "feature columns"),
+                crate::data::count(n_0, "input", "inputs")
             );
         }
         f
     } else {
+        let missing: Vec<String> = model
+            .inputs
+            .iter()
+            .filter(|name| !table.header.contains(name))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "{}:1: the model {} needs the input column{} {}, which the data lacks (its columns are {})",
+                table.source,
+                source.model,
+                if missing.len() == 1 { "" } else { "s" },
+                crate::data::list(&missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>()),
+                crate::data::list(&table.header)
+            );
+        }
         model
             .inputs
             .iter()
             .map(|name| table.column(name))
             .collect::<Result<_>>()?
     };
-    let x = table.numbers(&features)?;
     // Prediction reads no targets: whatever stands in their columns (blank, a new label) is fine.
+    // Classes are read as indices first, and made one-hot once the table's numbers have become
+    // the input matrix: two copies of the data never live at once.
+    enum Targets {
+        None,
+        Classes(Vec<u32>),
+        Numbers(crate::data::Matrix),
+    }
     let y = if have_targets && need_targets {
         match model.task {
             Task::Classification => {
@@ -499,37 +579,55 @@ pub fn load_for_model(source: ModelData<'_>, model: &Model, need_targets: bool) 
                         present.len()
                     );
                 };
-                crate::data::one_hot(&table, t, &model.classes)?
+                Targets::Classes(crate::data::class_indices(&table, t, &model.classes)?)
             }
             Task::Regression => {
                 if present.len() != model.network.outputs() {
                     bail!(
-                        "{}: {} target columns, the model has {} outputs",
+                        "{}: {}, the model has {}",
                         table.source,
-                        present.len(),
-                        model.network.outputs()
+                        crate::data::count(present.len(), "target column", "target columns"),
+                        crate::data::count(model.network.outputs(), "output", "outputs")
                     );
                 }
-                table.numbers(&present)?
+                Targets::Numbers(table.matrix(&present)?)
             }
         }
     } else {
-        Vec::new()
+        Targets::None
     };
-    Ok(Labeled {
-        source: table.source.clone(),
-        inputs: features.iter().map(|&c| table.header[c].clone()).collect(),
-        targets: if have_targets { targets } else { Vec::new() },
-        task: model.task,
-        classes: model.classes.clone(),
-        x,
-        y,
-    })
+    let source_name = table.source.clone();
+    let inputs = features.iter().map(|&c| table.header[c].clone()).collect();
+    let delimiter = Some((table.delimiter, table.delimiter_detected));
+    let rows = table.len();
+    let x = table.into_matrix(&features)?;
+    let y = match y {
+        Targets::None => crate::data::Matrix::zeros(0, rows),
+        Targets::Classes(indices) => crate::data::one_hot_of(&indices, model.classes.len()),
+        Targets::Numbers(y) => y,
+    };
+    Ok((
+        Labeled {
+            source: source_name,
+            inputs,
+            targets: if have_targets { targets } else { Vec::new() },
+            task: model.task,
+            classes: model.classes.clone(),
+            x,
+            y,
+            guessed: crate::data::Guessed::default(),
+            delimiter,
+        },
+        kept,
+    ))
 }
 
 /// True when `data` names a built-in dataset rather than a file: a built-in name, unless a file
 /// of that name is written as a path (`./xor`).
 pub fn is_builtin(data: &str) -> bool {
+    if data == "-" {
+        return false; // standard input
+    }
     datasets::builtin(data).is_some() || !Path::new(data).exists() && !looks_like_path(data)
 }
 

@@ -36,12 +36,17 @@ fn vector(v: &[f64]) -> String {
 pub fn run(args: &TraceArgs) -> Result<()> {
     let input = &args.input;
     let model = Model::load(&input.model)?;
-    let data = load_for_model(
+    let name = input.model.display().to_string();
+    let (data, _) = load_for_model(
         ModelData {
             data: &input.data,
             target: &input.target,
             drop: &input.drop,
             seed: input.seed,
+            delimiter: input.delimiter,
+            no_header: input.no_header,
+            keep: &[],
+            model: &name,
         },
         &model,
         true,
@@ -55,12 +60,12 @@ pub fn run(args: &TraceArgs) -> Result<()> {
             data.len().saturating_sub(1)
         );
     }
-    let raw = data.x[k].clone();
+    let raw: Vec<f64> = data.x.column(k).iter().copied().collect();
     let mut x = raw.clone();
     if let Some(s) = &model.input_scaling {
         s.apply(&mut x);
     }
-    let mut y = data.y[k].clone();
+    let mut y: Vec<f64> = data.y.column(k).iter().copied().collect();
     if let Some(s) = &model.target_scaling {
         s.apply(&mut y);
     }

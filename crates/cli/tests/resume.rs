@@ -39,12 +39,13 @@ fn json(path: &Path) -> Value {
         .expect("valid JSON")
 }
 
-/// The value without any "seconds" field, the only thing allowed to differ between two runs.
+/// The value without its timings ("seconds") and the command line in the best model's
+/// provenance (a resume is run with another one): all that may differ between two runs.
 fn without_timings(v: &Value) -> Value {
     match v {
         Value::Object(m) => Value::Object(
             m.iter()
-                .filter(|(k, _)| k.as_str() != "seconds")
+                .filter(|(k, _)| k.as_str() != "seconds" && k.as_str() != "command")
                 .map(|(k, v)| (k.clone(), without_timings(v)))
                 .collect(),
         ),

@@ -24,11 +24,11 @@
 //! panels of `B` of 8 columns (`16 x 8` and `8 x 8` for `f64`, `32 x 8` and `16 x 8` for `f32`:
 //! two panels of `A` at once in sixteen accumulators, or one), which compute every entry as the
 //! AVX2 kernel does, so the same bits; elsewhere a portable kernel of the AVX2 kernel's shape in
-//! plain Rust (products rounded, then added). The portable kernel may differ from the others in
-//! the last bits; each is deterministic (fixed blocking, fixed order of the sums, one thread), so
-//! equal inputs give equal bits on a given CPU. A tile at the edge of `C` goes through a buffer,
-//! and `alpha` and `beta` are applied to it as the FMA kernels apply them to a full tile, so an
-//! entry's bits do not depend on the tile shape.
+//! plain Rust with `mul_add`, in the same order of accumulation, so the same bits again: every
+//! kernel gives every entry the same bits, on every CPU (the blocking is fixed, the sums run in a
+//! fixed order, on one thread). A tile at the edge of `C` goes through a buffer, and `alpha` and
+//! `beta` are applied to it as the kernels apply them to a full tile, so an entry's bits do not
+//! depend on the tile shape either.
 
 // Tiles are indexed by (row, column) as in the formulas; index loops read better here.
 #![allow(clippy::needless_range_loop)]
@@ -459,26 +459,17 @@ unsafe fn loops<T: Real, const FMA: bool, const WIDE: bool>(
                                 kernel::<T, FMA, WIDE>(kc, alpha, pa, pb, beta, pc_, csc as usize);
                             } else {
                                 // The sums alone into the buffer, then `alpha` and `beta` as
-                                // the kernel applies them to a full tile (FMA: `sum alpha`,
-                                // `fma(sum, alpha, c)` or `fma(sum, alpha, beta c)`; portable:
-                                // `alpha sum` rounded, then added to `c` or `beta c`), so that an
-                                // entry takes the same bits whether its tile is full or not: the
-                                // AVX-512 path, whose tiles are wider, gives the AVX2 path's bits.
+                                // every kernel applies them to a full tile ([`merge`]), so that
+                                // an entry takes the same bits whether its tile is full or not:
+                                // the AVX-512 path, whose tiles are wider, gives the AVX2 path's
+                                // bits, and the portable path gives them too.
                                 let t = tile.as_mut_ptr();
                                 kernel::<T, FMA, WIDE>(kc, T::one(), pa, pb, T::zero(), t, mr);
                                 for j in 0..nr_ {
                                     for i in 0..mr_ {
                                         let x = *t.add(i + j * mr);
                                         let p = pc_.offset(i as isize * rsc + j as isize * csc);
-                                        *p = if beta == T::zero() {
-                                            x * alpha
-                                        } else if !FMA {
-                                            beta * *p + alpha * x
-                                        } else if beta == T::one() {
-                                            x.mul_add(alpha, *p)
-                                        } else {
-                                            x.mul_add(alpha, *p * beta)
-                                        };
+                                        *p = merge(x, alpha, beta, *p);
                                     }
                                 }
                             }
@@ -580,7 +571,25 @@ unsafe fn pack<T: Real, const AVX2: bool>(
     }
 }
 
-/// The portable microkernel for `MR x NR` tiles (see [`Gemm::kernel_portable`]).
+/// One entry of `C = alpha sum + beta C` from the tile's sum, as the x86 kernels compute it in
+/// their registers: `sum alpha` for `beta = 0` (`C` not read), `fma(sum, alpha, c)` for
+/// `beta = 1`, else `fma(sum, alpha, c beta)`. Every path (the portable kernel, the edge tiles)
+/// merges through here, so an entry's bits depend neither on the CPU nor on the tile shape.
+#[inline(always)]
+fn merge<T: Real>(sum: T, alpha: T, beta: T, c: T) -> T {
+    if beta == T::zero() {
+        sum * alpha
+    } else if beta == T::one() {
+        sum.mul_add(alpha, c)
+    } else {
+        sum.mul_add(alpha, c * beta)
+    }
+}
+
+/// The portable microkernel for `MR x NR` tiles (see [`Gemm::kernel_portable`]): the x86
+/// kernels' arithmetic entry by entry, `acc = fma(a_p, b_p, acc)` for `p` from zero, then
+/// [`merge`]. `mul_add` is one rounding by IEEE 754: an instruction on aarch64 and on x86 with FMA,
+/// the C library's exact `fma` in software elsewhere (slower, the same bits).
 ///
 /// # Safety
 /// As [`Gemm::kernel_portable`].
@@ -606,7 +615,7 @@ unsafe fn portable<T: Real, const MR: usize, const NR: usize>(
         };
         for j in 0..NR {
             for i in 0..MR {
-                acc[j][i] += av[i] * bv[j];
+                acc[j][i] = av[i].mul_add(bv[j], acc[j][i]);
             }
         }
     }
@@ -615,14 +624,7 @@ unsafe fn portable<T: Real, const MR: usize, const NR: usize>(
             // SAFETY: `(i, j)` is inside the tile.
             unsafe {
                 let p = c.add(i + j * csc);
-                let x = alpha * acc[j][i];
-                *p = if beta == T::zero() {
-                    x
-                } else if beta == T::one() {
-                    *p + x
-                } else {
-                    beta * *p + x
-                };
+                *p = merge(acc[j][i], alpha, beta, *p);
             }
         }
     }
@@ -1378,17 +1380,23 @@ mod tests {
             check(&g, alpha, &v64, &d64.transpose(), beta, &to64(&g0))?;
             outputs.push((s, d, g));
         }
-        // The AVX-512 kernel (Auto, where the CPU has it) does the AVX2 kernel's arithmetic:
-        // equal bits.
+        // The AVX-512 kernel (Auto, where the CPU has it), the AVX2 kernel and the portable one
+        // do the same arithmetic: equal bits.
         let bits = |m: &Matrix<T>| m.iter().map(|x| x.as_f64().to_bits()).collect::<Vec<_>>();
-        for (x, y) in [
-            (&outputs[0].0, &outputs[1].0),
-            (&outputs[0].1, &outputs[1].1),
-        ]
-        .into_iter()
-        .chain([(&outputs[0].2, &outputs[1].2)])
-        {
-            prop_assert_eq!(bits(x), bits(y), "Auto and Avx2 kernels differ");
+        for other in 1..KERNELS.len() {
+            for (x, y) in [
+                (&outputs[0].0, &outputs[other].0),
+                (&outputs[0].1, &outputs[other].1),
+                (&outputs[0].2, &outputs[other].2),
+            ] {
+                prop_assert_eq!(
+                    bits(x),
+                    bits(y),
+                    "{:?} and {:?} differ",
+                    KERNELS[0],
+                    KERNELS[other]
+                );
+            }
         }
         Ok(())
     }

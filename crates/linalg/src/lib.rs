@@ -30,9 +30,9 @@
 //! also has AVX-512F, and a portable one elsewhere. Its packing buffers belong to
 //! the caller, as a [`GemmScratch`] (a network's batch workspace holds one, reserved for all its
 //! layers), so a mini-batch step allocates nothing. It runs on one thread with fixed blocking:
-//! equal inputs give equal bits on a given CPU, for any number of threads in the caller. The FMA
-//! and the portable microkernel round differently, so results may differ in the last bits between
-//! CPUs with and without FMA (and from other BLAS libraries).
+//! equal inputs give equal bits, for any number of threads in the caller, and on every CPU: the
+//! portable microkernel computes with `mul_add` in the FMA kernels' order, so it gives their bits
+//! (results may still differ in the last bits from other BLAS libraries).
 //!
 //! ```
 //! use backprop_linalg::{gemv_tr, Matrix};

@@ -35,12 +35,17 @@
 //! assert!(net.loss_of(&mut ws, &[1.0, 0.0], &[1.0])? < loss);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! With the default `serde` feature, [`model`] saves and loads a network with its column names,
+//! scaling and class names as a JSON model file, the one the `backprop` command line writes.
 #![doc(test(attr(deny(warnings))))]
 
 mod batch;
 mod block;
 mod error;
 mod loss;
+#[cfg(feature = "serde")]
+pub mod model;
 mod network;
 mod session;
 #[cfg(test)]

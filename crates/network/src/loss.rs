@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use backprop_activations::{exp, log};
 use backprop_linalg::Real;
 
 use crate::error::check_len;
@@ -19,16 +20,20 @@ use crate::{Error, Result};
 /// assert!(Loss::Squared.value(&[1.0, 2.0], &[0.0]).is_err()); // lengths differ
 /// # Ok::<(), backprop_network::Error>(())
 /// ```
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(rename_all = "kebab-case")
 )]
-#[serde(rename_all = "kebab-case")]
 #[non_exhaustive]
 pub enum Loss {
     /// The lecture's squared loss `1/2 ||v_d - y||^2`, with `dL/dv_d = v_d - y`.
     #[default]
     Squared,
-    /// Cross-entropy of a softmax over the outputs: `p = softmax(v_d)`,
+    /// Cross-entropy of a softmax over the outputs: `p = softmax(v_d)` (`exp(v_d - m)` over its
+    /// sum, `m` the largest output, by the plain-arithmetic `exp` and `log` of
+    /// `backprop-activations`),
     /// `L = -sum_k y_k ln p_k`, with `dL/dv_d = (sum_k y_k) p - y` (`p - y` for a one-hot or
     /// probability target). The output layer is usually [`Identity`](backprop_activations::Activation::Identity),
     /// so that `v_d` are the logits.
@@ -91,7 +96,7 @@ impl Loss {
                 let total = y.iter().fold(T::zero(), |a, &t| a + t);
                 let mut loss = T::zero();
                 for ((d, &z), &t) in dv.iter_mut().zip(v_d).zip(y) {
-                    *d = total * (z - lse).exp() - t;
+                    *d = total * exp(z - lse) - t;
                     if t != T::zero() {
                         loss += t * (lse - z);
                     }
@@ -122,7 +127,7 @@ impl Loss {
             Loss::CrossEntropy => {
                 let lse = log_sum_exp(v_d);
                 for (o, &z) in out.iter_mut().zip(v_d) {
-                    *o = (z - lse).exp();
+                    *o = exp(z - lse);
                 }
             }
         }
@@ -130,13 +135,15 @@ impl Loss {
     }
 }
 
-/// `ln sum_k exp(z_k)`, computed from the largest entry so that it never overflows.
+/// `ln sum_k exp(z_k)`, computed from the largest entry so that it never overflows (the sum is
+/// then in `[1, n]`), with the plain-arithmetic [`exp`] and [`log`] of `backprop-activations`:
+/// no C library call, the same bits on every CPU.
 fn log_sum_exp<T: Real>(z: &[T]) -> T {
     let max = z.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
     if !max.is_finite() {
         return max;
     }
-    max + z.iter().fold(T::zero(), |a, &x| a + (x - max).exp()).ln()
+    max + log(z.iter().fold(T::zero(), |a, &x| a + exp(x - max)))
 }
 
 impl fmt::Display for Loss {
