@@ -84,8 +84,14 @@ fn masked(line: &str) -> String {
     let words: Vec<&str> = line.split(' ').collect();
     let mut out = Vec::with_capacity(words.len());
     for (k, w) in words.iter().enumerate() {
-        let seconds = words.get(k + 1).is_some_and(|n| n.trim_end_matches(',') == "s");
-        out.push(if seconds && w.parse::<f64>().is_ok() { "<t>" } else { w });
+        let seconds = words
+            .get(k + 1)
+            .is_some_and(|n| n.trim_end_matches(',') == "s");
+        out.push(if seconds && w.parse::<f64>().is_ok() {
+            "<t>"
+        } else {
+            w
+        });
     }
     out.join(" ").trim_end().to_owned()
 }
@@ -95,13 +101,17 @@ fn matches(expected: &[String], actual: &[String]) -> bool {
     match expected.iter().position(|l| l == CUT) {
         None => {
             expected.len() == actual.len()
-                && expected.iter().zip(actual).all(|(e, a)| masked(e) == masked(a))
+                && expected
+                    .iter()
+                    .zip(actual)
+                    .all(|(e, a)| masked(e) == masked(a))
         }
         Some(h) => {
             let tail = &expected[h + 1..];
             actual.len() >= h + tail.len()
                 && matches(&expected[..h], &actual[..h])
-                && (0..=actual.len() - h - tail.len()).any(|skip| matches(tail, &actual[h + skip..]))
+                && (0..=actual.len() - h - tail.len())
+                    .any(|skip| matches(tail, &actual[h + skip..]))
         }
     }
 }
@@ -205,8 +215,14 @@ fn readme_walkthrough_prints_what_the_readme_shows() {
 fn cut_lines_and_timings_are_the_only_slack() {
     let s = |v: &[&str]| v.iter().map(|l| (*l).to_owned()).collect::<Vec<_>>();
     let actual = s(&["a", "100 epochs in 0.02 s", "b", "c", "d"]);
-    assert!(matches(&s(&["a", "100 epochs in 1.5 s", "b", "c", "d"]), &actual));
-    assert!(!matches(&s(&["a", "101 epochs in 0.02 s", "b", "c", "d"]), &actual));
+    assert!(matches(
+        &s(&["a", "100 epochs in 1.5 s", "b", "c", "d"]),
+        &actual
+    ));
+    assert!(!matches(
+        &s(&["a", "101 epochs in 0.02 s", "b", "c", "d"]),
+        &actual
+    ));
     assert!(matches(&s(&["a", "...", "d"]), &actual));
     assert!(matches(&s(&["a", "...", "c", "d"]), &actual));
     assert!(!matches(&s(&["a", "...", "b"]), &actual));
