@@ -56,7 +56,7 @@ pub use backprop_network::{Activation, Loss, Network, Real};
 pub use data::Dataset;
 pub use error::{Error, Result};
 pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
-pub use init::{initialize, initialize_biases, Init};
+pub use init::{initialize, initialize_biases, standard_normal, Init};
 pub use optimizer::{Optimizer, OptimizerState};
 pub use restarts::{
     best_of, restart_rngs, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run,
