@@ -63,7 +63,8 @@ pub use restarts::{
     RunSummary,
 };
 pub use sgd::{
-    accuracy, mean_loss, train, History, NoObserver, Observer, Order, Schedule, SgdConfig,
+    accuracy, evaluate, mean_loss, train, Evaluation, History, NoObserver, Observer, Order,
+    Schedule, SgdConfig, EVAL_CHUNK,
 };
 
 /// Serde for an `f64` that may be NaN or infinite: JSON has no such numbers, so they are written
