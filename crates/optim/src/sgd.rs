@@ -363,12 +363,13 @@ impl<T: Real> Evaluator<T> {
                 let column = outputs.column(j);
                 let v_d = column.as_slice();
                 let y = data.y(first + j);
-                total += loss.value(v_d, y)?.as_f64();
                 if classification {
-                    loss.output_to(v_d, &mut self.out)?;
+                    total += loss.value_and_output(v_d, y, &mut self.out)?.as_f64();
                     if class_of(&self.out) == class_of(y) {
                         right += 1;
                     }
+                } else {
+                    total += loss.value(v_d, y)?.as_f64();
                 }
             }
             first += b;
