@@ -179,6 +179,13 @@ impl Loss {
 /// then in `[1, n]`), with the plain-arithmetic [`exp`] and [`log`] of `backprop-activations`:
 /// no C library call, the same bits on every CPU.
 fn log_sum_exp<T: Real>(z: &[T]) -> T {
+    // Up to 32 outputs, the terms go through a buffer on the stack, so that their `exp`
+    // vectorizes ([`log_sum_exp_in`], the same bits).
+    const ON_STACK: usize = 32;
+    if z.len() <= ON_STACK {
+        let mut scratch = [T::zero(); ON_STACK];
+        return log_sum_exp_in(z, &mut scratch[..z.len()]);
+    }
     let max = z.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
     if !max.is_finite() {
         return max;
