@@ -66,7 +66,7 @@ t6_backprop() {
     local cmd=(target/release/backprop restarts --data digits --restarts 32 --threads 2 --quiet
         --scale standard --validation 0.2 --hidden 32 --activation tanh --output-activation identity
         --loss cross-entropy --lr 0.01 --epochs 30 --batch-size 1 --shuffle --init xavier-uniform
-        --bias-init zero)
+        --bias-init zero --dtype f64)
     for _ in $(seq "$reps"); do
         t0=$(date +%s%N)
         "${cmd[@]}" >/dev/null
