@@ -535,11 +535,14 @@ pub fn train<T: Real>(
     };
     let rows = validation.map_or(m, |v| v.len().max(m));
     let mut eval = Evaluator::new(net, rows)?;
+    // The history's room, reserved once (up to 65,536 epochs, so that a huge --epochs with early
+    // stopping does not reserve gigabytes; beyond that a push grows the vectors, rarely).
+    let room = cfg.epochs.min(1 << 16);
     let mut history = History {
-        train_loss: Vec::with_capacity(cfg.epochs),
-        validation_loss: Vec::with_capacity(if validation.is_some() { cfg.epochs } else { 0 }),
+        train_loss: Vec::with_capacity(room),
+        validation_loss: Vec::with_capacity(if validation.is_some() { room } else { 0 }),
         validation_accuracy: Vec::with_capacity(if validation.is_some() && classification {
-            cfg.epochs
+            room
         } else {
             0
         }),
@@ -839,6 +842,68 @@ mod tests {
                 cfg,
                 "{json}"
             );
+        }
+    }
+
+    /// The batched evaluation, over chunks of 64 rows with a shorter last one, against the
+    /// per-sample forward pass: the same predicted classes, losses equal to rounding (the GEMM
+    /// adds the products in another order than the matrix-vector kernel), for both losses and
+    /// a single sigmoid output.
+    #[test]
+    fn batched_evaluation_matches_the_per_sample_pass() {
+        use backprop_network::{Activation, Loss};
+        for (loss, outputs, out_act) in [
+            (Loss::CrossEntropy, 3, Activation::Identity),
+            (Loss::Squared, 3, Activation::Sigmoid),
+            (Loss::Squared, 1, Activation::Sigmoid),
+        ] {
+            let mut net = Network::builder(4)
+                .layer(6, Activation::Tanh)
+                .layer(outputs, out_act)
+                .loss(loss)
+                .build::<f64>()
+                .unwrap();
+            for (k, p) in net.params_mut().flatten().enumerate() {
+                *p = ((k * 29 % 17) as f64 - 8.0) / 9.0;
+            }
+            let rows = 150;
+            let x: Vec<Vec<f64>> = (0..rows)
+                .map(|k| {
+                    let t = k as f64;
+                    vec![t.sin(), (0.3 * t).cos(), (t / 11.0).fract(), -0.5]
+                })
+                .collect();
+            let y: Vec<Vec<f64>> = (0..rows)
+                .map(|k| {
+                    let mut y = vec![0.0; outputs];
+                    y[k % outputs] = 1.0;
+                    if outputs == 1 {
+                        y[0] = f64::from(u8::from(k % 3 == 0));
+                    }
+                    y
+                })
+                .collect();
+            let data = Dataset::from_rows(&x, &y).unwrap();
+            let e = evaluate(&net, &data, true).unwrap();
+            let (mut ws, mut out) = (net.workspace(), vec![0.0; outputs]);
+            let (mut total, mut right) = (0.0, 0);
+            for k in 0..rows {
+                total += net.loss_of(&mut ws, data.x(k), data.y(k)).unwrap();
+                net.predict_to(&mut ws, data.x(k), &mut out).unwrap();
+                right += usize::from(class_of(&out) == class_of(data.y(k)));
+            }
+            let mean = total / rows as f64;
+            assert!(
+                (e.mean_loss - mean).abs() <= 1e-12 * mean.abs(),
+                "{loss}: {e:?} {mean}"
+            );
+            assert_eq!(e.accuracy, Some(right as f64 / rows as f64), "{loss}");
+            assert!(
+                right > 0 && right < rows,
+                "{loss}: a test that can tell: {right}"
+            );
+            assert_eq!(evaluate(&net, &data, false).unwrap().accuracy, None);
+            assert_eq!(mean_loss(&net, &data).unwrap(), e.mean_loss);
         }
     }
 
