@@ -9,8 +9,8 @@ use anyhow::{bail, Context, Result};
 use backprop_optim::{self as optim, Dataset, Init, RestartConfig};
 
 use crate::args::{
-    EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs, StatsArgs,
-    TrainArgs,
+    Dtype, EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs,
+    StatsArgs, TrainArgs,
 };
 use crate::data::{Labeled, Task};
 use crate::datasets::BUILTINS;
@@ -152,6 +152,47 @@ fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConf
     }
 }
 
+/// Runs the restarts of `cfg` in the floating-point type of `setup`: in `f64` on the setup's
+/// data and network, in `f32` on copies cast to `f32`, whose trained networks come back cast to
+/// `f64` (exactly: every `f32` is an `f64`), so that reports and models are written as ever.
+fn run_in_dtype(
+    setup: &Setup,
+    cfg: &RestartConfig,
+    observer: &dyn optim::Observer,
+) -> Result<optim::Experiment<f64>> {
+    Ok(match setup.config.dtype {
+        Dtype::F64 => optim::run_restarts(
+            &setup.template,
+            &setup.train,
+            setup.validation.as_ref(),
+            cfg,
+            observer,
+        )?,
+        Dtype::F32 => {
+            let validation = setup.validation.as_ref().map(Dataset::cast::<f32>);
+            let e = optim::run_restarts(
+                &setup.template.cast::<f32>(),
+                &setup.train.cast::<f32>(),
+                validation.as_ref(),
+                cfg,
+                observer,
+            )?;
+            optim::Experiment {
+                best: e.best,
+                runs: e
+                    .runs
+                    .into_iter()
+                    .map(|r| optim::Run {
+                        summary: r.summary,
+                        history: r.history,
+                        network: r.network.cast::<f64>(),
+                    })
+                    .collect(),
+            }
+        }
+    })
+}
+
 /// `backprop restarts`.
 ///
 /// # Errors
@@ -186,13 +227,7 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
     let with_baseline = shard.is_none_or(|s| s.index == 0);
     let runs = cfg.only.as_ref().map_or(args.restarts, Vec::len) + usize::from(with_baseline);
     let progress = Progress::new(runs, cfg.sgd.epochs, args.training.quiet);
-    let experiment = optim::run_restarts(
-        &setup.template,
-        &setup.train,
-        setup.validation.as_ref(),
-        &cfg,
-        &progress,
-    )?;
+    let experiment = run_in_dtype(&setup, &cfg, &progress)?;
     let baseline = if with_baseline {
         // Zero weights and zero biases, whatever --bias-init says: random biases alone would
         // break the symmetry the baseline is there to show.
@@ -203,13 +238,7 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             threads: 1,
             ..restart_config(&setup, args.restarts, 1)
         };
-        let e = optim::run_restarts(
-            &setup.template,
-            &setup.train,
-            setup.validation.as_ref(),
-            &zero,
-            &progress,
-        )?;
+        let e = run_in_dtype(&setup, &zero, &progress)?;
         e.runs.first().map(|r| {
             let mut record = RunRecord::new(&r.summary, &r.history);
             record.model = args
@@ -356,13 +385,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let mut kept = None;
     let (network, history) = match from {
         None => {
-            let mut e = optim::run_restarts(
-                &setup.template,
-                &setup.train,
-                setup.validation.as_ref(),
-                &cfg,
-                &progress,
-            )?;
+            let mut e = run_in_dtype(&setup, &cfg, &progress)?;
             // The best restart; restart 0 (diverged) when there is none, to report it.
             let k = e.best.unwrap_or(0);
             kept = e
@@ -374,19 +397,38 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         }
         Some(_) => {
             // A warm start: restart 0's sample order, from the saved weights.
-            let mut network = setup.template.clone();
             let (_, mut rng) = optim::restart_rngs(cfg.seed, 0);
-            let history = optim::train(
-                &mut network,
-                &setup.train,
-                setup.validation.as_ref(),
-                &cfg.sgd,
-                cfg.classification,
-                &mut rng,
-                &progress,
-                0,
-            )?;
-            (network, history)
+            match setup.config.dtype {
+                Dtype::F64 => {
+                    let mut network = setup.template.clone();
+                    let history = optim::train(
+                        &mut network,
+                        &setup.train,
+                        setup.validation.as_ref(),
+                        &cfg.sgd,
+                        cfg.classification,
+                        &mut rng,
+                        &progress,
+                        0,
+                    )?;
+                    (network, history)
+                }
+                Dtype::F32 => {
+                    let mut network = setup.template.cast::<f32>();
+                    let validation = setup.validation.as_ref().map(Dataset::cast::<f32>);
+                    let history = optim::train(
+                        &mut network,
+                        &setup.train.cast::<f32>(),
+                        validation.as_ref(),
+                        &cfg.sgd,
+                        cfg.classification,
+                        &mut rng,
+                        &progress,
+                        0,
+                    )?;
+                    (network.cast::<f64>(), history)
+                }
+            }
         }
     };
     progress.finish();

@@ -84,6 +84,9 @@ pub struct ExperimentConfig {
     pub validation: f64,
     /// Whether inputs and regression targets are standardized.
     pub scale: bool,
+    /// The floating-point type of training (`f64` in files written before the field).
+    #[serde(default)]
+    pub dtype: crate::args::Dtype,
 }
 
 /// A training setup.
@@ -367,6 +370,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
             scale: from.map_or(args.data.scale.unwrap_or(true), |m| {
                 m.input_scaling.is_some()
             }),
+            dtype: args.dtype,
         },
         raw,
         train,

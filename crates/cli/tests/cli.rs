@@ -2387,3 +2387,74 @@ fn the_plot_notes_a_zero_init_run_far_off_the_restarts_instead_of_stretching_its
         "no note when the run lies among the restarts"
     );
 }
+
+#[test]
+fn dtype_f32_trains_is_recorded_and_is_the_same_on_any_thread_count() {
+    let dir = temp();
+    let common = [
+        "restarts",
+        "--data",
+        "spirals",
+        "--restarts",
+        "4",
+        "--epochs",
+        "5",
+        "-q",
+    ];
+    for (dtype, threads) in [("f32", "1"), ("f32", "2"), ("f64", "2")] {
+        ok(
+            dir.path(),
+            &with(
+                &common,
+                &[
+                    "--dtype",
+                    dtype,
+                    "--threads",
+                    threads,
+                    "--report",
+                    &format!("{dtype}-{threads}.json"),
+                ],
+            ),
+        );
+    }
+    let report = |name: &str| without_timings(&json(&dir.path().join(name)));
+    let (one, two, wide) = (
+        report("f32-1.json"),
+        report("f32-2.json"),
+        report("f64-2.json"),
+    );
+    assert_eq!(one, two, "f32: the same report on one and two threads");
+    assert_eq!(one["config"]["dtype"], "f32");
+    assert_eq!(wide["config"]["dtype"], "f64");
+    let losses = |r: &Value| -> Vec<f64> {
+        r["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|run| run["final_train_loss"].as_f64().expect("a loss"))
+            .collect()
+    };
+    let (narrow, wide) = (losses(&one), losses(&wide));
+    assert_eq!(narrow.len(), 4);
+    // f32 trains: the losses are finite and close to f64's, yet not the same numbers.
+    for (a, b) in narrow.iter().zip(&wide) {
+        assert!(
+            a.is_finite() && (a - b).abs() < 0.05 * b.abs().max(0.1),
+            "{a} vs {b}"
+        );
+    }
+    assert_ne!(narrow, wide, "f32 computes in f32");
+    // train takes the flag too and writes a model that loads.
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "xor", "--epochs", "20", "--dtype", "f32", "--out", "m.json", "-q",
+        ],
+    );
+    assert!(Model::load(&dir.path().join("m.json")).is_ok());
+    bad(
+        dir.path(),
+        &["train", "--data", "xor", "--dtype", "f16"],
+        "f16",
+    );
+}

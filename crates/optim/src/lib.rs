@@ -63,7 +63,8 @@ pub use restarts::{
     RunSummary,
 };
 pub use sgd::{
-    accuracy, mean_loss, train, History, NoObserver, Observer, Order, Schedule, SgdConfig,
+    accuracy, evaluate, mean_loss, train, Evaluation, History, NoObserver, Observer, Order,
+    Schedule, SgdConfig, EVAL_CHUNK,
 };
 
 /// The one convention for numbers that may be NaN or infinite in every JSON file written (restart
