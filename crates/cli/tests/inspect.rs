@@ -102,7 +102,10 @@ fn keep_models_stores_every_network_and_merge_keeps_them() {
     }
     // The best restart's kept network is the best model.
     let best = whole["best"]["restart"].as_u64().expect("a best") as usize;
-    assert_eq!(runs[best]["model"]["layers"], whole["best"]["model"]["layers"]);
+    assert_eq!(
+        runs[best]["model"]["layers"],
+        whole["best"]["model"]["layers"]
+    );
     // The zero-init baseline trained, but its hidden units stayed copies of each other: every
     // row of W_0 holds one number.
     let w0 = &whole["baseline"]["model"]["layers"][0]["weights"];
