@@ -258,7 +258,7 @@ pub struct TrainingArgs {
     #[arg(long, value_name = "SCHEDULE", default_value = "constant", value_parser = parse_schedule)]
     pub schedule: Schedule,
     /// Initialization: zero, uniform or uniform:A, normal or normal:STD, xavier, xavier-normal, he, he-normal
-    /// [default: xavier; he for relu].
+    /// [default: xavier for a CSV file; for a built-in dataset xavier, he for relu].
     #[arg(long, value_name = "INIT", value_parser = parse_init)]
     pub init: Option<Init>,
     /// How the biases start: zero (the default) or any --init scheme, a bias counted as one

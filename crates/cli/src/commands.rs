@@ -330,10 +330,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             ("--task", t.data.task.is_some()),
             ("--scale", t.data.scale.is_some()),
             ("--restarts", args.restarts > 1),
+            ("--refit", args.refit),
         ];
         if let Some((flag, _)) = network_flags.iter().find(|(_, given)| *given) {
             bail!("--from continues one saved model, whose network it takes: drop {flag}");
         }
+    }
+    let validation = args.training.data.validation;
+    if args.refit && validation.unwrap_or(setup::preset(&args.training.data.data).validation) <= 0.0
+    {
+        bail!("--refit trains again on all rows after choosing on the validation rows: give --validation F too (a fraction above 0)");
     }
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
@@ -359,9 +365,6 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         } else {
             setup::preset(&args.training.data.data).refit
         };
-    if args.refit && setup.validation.is_none() {
-        bail!("--refit trains again on all rows after choosing on the validation rows: give --validation F too (a fraction above 0)");
-    }
     let progress = Progress::new(args.restarts, cfg.sgd.epochs, args.training.quiet);
     let mut kept = None;
     let mut too_small = None;

@@ -350,7 +350,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
         output_activation: layers[layers.len() - 1].activation(),
         loss: template.loss(),
     };
-    let init = match args.init {
+    let init = match args.init.or(preset.init) {
         Some(init) => init,
         None if network.activation == Activation::Relu && layers.len() > 1 => Init::HeUniform,
         None => Init::XavierUniform,

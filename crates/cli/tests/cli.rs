@@ -1807,7 +1807,7 @@ fn optimizer_of(flags: &[&str]) -> Result<optim::Optimizer, String> {
     let Sub::Train(t) = cli.command else {
         panic!("a train command")
     };
-    setup::sgd_config(&t.training)
+    setup::sgd_config(&t.training, 200, 0.0)
         .map(|c| c.optimizer)
         .map_err(|e| format!("{e:#}"))
 }
@@ -2395,7 +2395,7 @@ fn number_after(text: &str, prefix: &str) -> f64 {
         .unwrap_or_else(|| panic!("{prefix:?} in {text}"))
         + prefix.len();
     text[at..]
-        .split([' ', ',', '\n'])
+        .split([' ', ',', ')', '\n'])
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("a number after {prefix:?} in {text}"))
@@ -2422,7 +2422,7 @@ fn train_prints_the_settings_that_ran() {
     assert_eq!(
         run.stdout.lines().next(),
         Some(
-            "settings: network 2-100-2 (relu hidden, softmax output, he init), optimizer adam \
+            "settings: network 2-100-2 (relu hidden, softmax output, xavier init), optimizer adam \
              (beta1 0.9, beta2 0.999, eps 1e-8), lr 0.001, batch size 54, 200 epochs, early \
              stopping (patience 10), validation 0.1 (6 rows), refit on all rows"
         ),
@@ -2453,7 +2453,7 @@ fn train_prints_the_settings_that_ran() {
     );
     assert!(
         run.stdout.starts_with(
-            "settings: network 2-4-2 (relu hidden, softmax output, he init), optimizer momentum \
+            "settings: network 2-4-2 (relu hidden, softmax output, xavier init), optimizer momentum \
              (mu 0.9), lr 0.05, batch size 60, 3 epochs, no early stopping, no validation, no refit\n"
         ),
         "{}",
@@ -2463,7 +2463,7 @@ fn train_prints_the_settings_that_ran() {
     let run = ok(dir.path(), &["train", "--data", "xor", "-q"]);
     assert!(
         run.stdout.starts_with(
-            "settings: network 2-2-1 (sigmoid hidden, sigmoid output, xavier init), optimizer \
+            "settings: network 2-2-2 (sigmoid hidden, sigmoid output, xavier init), optimizer \
              sgd, lr 0.5, batch size 1, 300 epochs, no early stopping, no validation, no refit\n"
         ),
         "{}",
