@@ -26,11 +26,12 @@ with open(sys.argv[1], "w") as f:
         f.write(f",{label}\n")
 PY
 
-# Drops the timing fields (`seconds`, at any depth) from a JSON report.
+# Drops the timing fields (`seconds`, at any depth) and the command line of the provenance (its
+# report path names the CPU) from a JSON report.
 strip() {
   python3 - "$1" <<'PY'
 import json, re, sys
-timing = re.compile(r"^seconds$")
+timing = re.compile(r"^(seconds|command)$")
 def clean(v):
     if isinstance(v, dict):
         return {k: clean(x) for k, x in v.items() if not timing.search(k)}

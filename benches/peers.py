@@ -2,6 +2,11 @@
 
     python benches/peers.py session PEERS.jsonl BACKPROP.jsonl
     python benches/peers.py pairs PAIRS.jsonl     (lines "ROUND peer|backprop {json}")
+    python benches/peers.py t6 PEERS.jsonl BACKPROP.jsonl
+
+T6 (the restart experiment end to end) is held to issue 14's goals: backprop's whole process at
+least 3.0 times as fast as JAX's vmap, and its SGD steps per second at least 1.6 times the
+single-thread per-sample rate of `backprop bench` on the same step (80 % of two cores).
 
 Per-sample rows (T1) are held to issue 5's goals: at least the fastest peer on 2-8-1, 1.5 times it
 on the three larger networks. The mini-batch (T2) is held to at least the fastest peer measured
@@ -101,9 +106,39 @@ def pairs(path):
               f"| {goal(k[0], k[1]):.1f}: {met} of {len(rs)} |")
 
 
+def t6(peer_path, backprop_path):
+    peers = [r for r in load(peer_path) if r.get("task") == "T6" and r.get("median")]
+    ours = [r for r in load(backprop_path) if r.get("task") == "T6" and r.get("impl") == "backprop"]
+    print("\nT6: the restart experiment end to end (32 restarts of 64-32-10 on digits, 2 threads)\n")
+    if not ours:
+        print("no backprop T6 line")
+        return
+    me = ours[-1]
+    print("| program | seconds (median) | min | max | SGD steps/s | backprop's speed-up | goal |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print(f"| backprop restarts | {me['median']:.3g} | {me['min']:.3g} | {me['max']:.3g} "
+          f"| {fmt(me['steps_per_s'])} | - | - |")
+    for r in peers:
+        ratio = r["median"] / me["median"]
+        target = 3.0 if r["impl"] == "jax_vmap" else None
+        verdict = "-" if target is None else f"{target:.1f} {'met' if ratio >= target else '**missed**'}"
+        print(f"| {r['impl']} | {r['median']:.3g} | {r.get('min', r['median']):.3g} "
+              f"| {r.get('max', r['median']):.3g} | {fmt(r['steps_per_s'])} | {ratio:.2f} | {verdict} |")
+    if not peers:
+        print("| (no peer T6 line) | | | | | | |")
+    bench = me.get("bench_steps_per_s")
+    if bench:
+        share = me["steps_per_s"] / bench
+        print(f"\nsteps/s of the job / single-thread `backprop bench --net 64-32-10 --activation tanh "
+              f"--loss cross-entropy` ({fmt(bench)}): {share:.2f} (goal 1.6: "
+              f"{'met' if share >= 1.6 else '**missed**'})")
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["session"] and len(sys.argv) == 4:
         session(*sys.argv[2:4])
+    elif sys.argv[1:2] == ["t6"] and len(sys.argv) == 4:
+        t6(*sys.argv[2:4])
     elif sys.argv[1:2] == ["pairs"] and len(sys.argv) == 3:
         pairs(sys.argv[2])
     else:

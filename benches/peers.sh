@@ -7,6 +7,15 @@
 #   bash benches/peers.sh session [OUT]          # the peers, then backprop on every row (~10 min)
 #   bash benches/peers.sh pairs [ROUNDS [OUT]]   # the tightest rows as pairs run back to back:
 #                                                # the peer's program, then backprop (~2 min a round)
+#   bash benches/peers.sh t6 [OUT]               # T6, the restart experiment end to end: JAX's
+#                                                # vmap (scikit-learn with PERF_T6_SKLEARN=1), then
+#                                                # the whole `backprop restarts` process (~1 min)
+#
+# t6 times `backprop restarts --data digits --restarts 32 --threads 2 --quiet` from start to exit
+# (PERF_T6_REPS times, default 5; the median), on the whole machine like the peers' T6, and the
+# single-thread `backprop bench --net 64-32-10 --activation tanh --loss cross-entropy` beside it.
+# The flags are given explicitly, each one a line of T6's work: the digits preset has the same
+# values, so the command a user types runs the same experiment.
 #
 # OUT (default target/peers/<UTC time>-<mode>; a relative OUT is taken from the repository's root)
 # gets the JSON lines, the peers' progress in peers.log, and the tables in summary.md. The first run
@@ -18,8 +27,9 @@ mode="${1:-session}"
 case "$mode" in
 session) out="${2:-}" ;;
 pairs) rounds="${2:-3}" out="${3:-}" ;;
+t6) out="${2:-}" ;;
 *)
-    echo "usage: bash benches/peers.sh session [OUT] | pairs [ROUNDS [OUT]]" >&2
+    echo "usage: bash benches/peers.sh session [OUT] | pairs [ROUNDS [OUT]] | t6 [OUT]" >&2
     exit 2
     ;;
 esac
@@ -44,7 +54,50 @@ peer() {
         { grep -E "$pattern" || true; } | sed "s/^/$round peer /"
 }
 
+# T6: backprop's restart experiment, the whole process timed from start to exit, PERF_T6_REPS
+# times on both cores (not pinned, as the peers' T6); then the single-thread bench of its step,
+# pinned. Prints one JSON line like the peers' T6 line and one for the step's rate.
+t6_backprop() {
+    local reps="${PERF_T6_REPS:-5}" times=() t0 t1
+    # T6's work, line by line: digits (standardized on the training rows), 80/20 split (1438/359),
+    # 64-32-10, tanh hidden, identity outputs under softmax cross-entropy, lr 0.01, 30 epochs,
+    # per-sample SGD shuffled every epoch, Xavier-uniform weights and zero biases, f64, 32
+    # restarts on 2 threads; every epoch the training loss, validation loss and accuracy.
+    local cmd=(target/release/backprop restarts --data digits --restarts 32 --threads 2 --quiet
+        --scale standard --validation 0.2 --hidden 32 --activation tanh --output-activation identity
+        --loss cross-entropy --lr 0.01 --epochs 30 --batch-size 1 --shuffle --init xavier-uniform
+        --bias-init zero --dtype f64)
+    for _ in $(seq "$reps"); do
+        t0=$(date +%s%N)
+        "${cmd[@]}" >/dev/null
+        t1=$(date +%s%N)
+        times+=("$(( (t1 - t0) / 1000 ))")
+    done
+    local rate
+    rate=$(one target/release/backprop bench --net 64-32-10 --dtype f64 --batch 1 \
+        --activation tanh --loss cross-entropy)
+    "$py" - "$rate" "${times[@]}" <<'PY'
+import json, statistics, sys
+rate = json.loads(sys.argv[1])
+t = [int(x) / 1e6 for x in sys.argv[2:]]
+med = statistics.median(t)
+steps = 32 * 30 * 1438
+print(json.dumps({"task": "T6", "impl": "backprop", "dtype": "f64", "net": "64-32-10", "restarts": 32,
+                  "epochs": 30, "metric": "seconds", "median": round(med, 4), "min": round(min(t), 4),
+                  "max": round(max(t), 4), "steps_per_s": round(steps / med), "threads": 2,
+                  "bench_steps_per_s": rate["median"]}))
+PY
+}
+
 case "$mode" in
+t6)
+    echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD) t6" | tee "$out/when" >&2
+    PERF_SKIP_SETUP=1 bash "$peers/run_all.sh" restarts >"$out/peers.jsonl" 2>"$out/peers.log"
+    echo "$(date -u +%FT%TZ) backprop" | tee -a "$out/when" >&2
+    t6_backprop >"$out/backprop.jsonl"
+    echo "$(date -u +%FT%TZ) end" | tee -a "$out/when" >&2
+    "$py" benches/peers.py t6 "$out/peers.jsonl" "$out/backprop.jsonl" >"$out/summary.md"
+    ;;
 session)
     echo "$(date -u +%FT%TZ) $(git rev-parse --short HEAD) peers" | tee "$out/when" >&2
     PERF_SKIP_SETUP=1 bash "$peers/run_all.sh" >"$out/peers.jsonl" 2>"$out/peers.log"
@@ -56,10 +109,12 @@ session)
         done
         bp 784-256-10 "$dt" 64 >>"$out/backprop.jsonl"
     done
+    t6_backprop >>"$out/backprop.jsonl"
     echo "$(date -u +%FT%TZ) end" | tee -a "$out/when" >&2
     {
         "$py" "$peers/py/summarize.py" "$out/peers.jsonl" "$out/backprop.jsonl"
         "$py" benches/peers.py session "$out/peers.jsonl" "$out/backprop.jsonl"
+        "$py" benches/peers.py t6 "$out/peers.jsonl" "$out/backprop.jsonl"
     } >"$out/summary.md"
     ;;
 pairs)

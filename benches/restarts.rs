@@ -1,12 +1,14 @@
 //! The parallel axis and the batch axis: R restarts (16 or 64) on 1 and 2 threads, and one
 //! SGD epoch per sample against one per mini-batch. Throughput is in training samples per second.
+//! And one restart of the main job, `backprop restarts --data digits`, evaluation included.
 
 use std::hint::black_box;
 
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
 use backprop::optim::{
-    initialize, run_restarts, train, Dataset, Init, NoObserver, Order, RestartConfig, SgdConfig,
+    initialize, run_restart, run_restarts, train, Dataset, Init, NoObserver, Order, RestartConfig,
+    SgdConfig,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{RngExt, SeedableRng};
@@ -101,5 +103,50 @@ fn epoch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, restarts, epoch);
+/// One restart of the main job, `backprop restarts --data digits` (T6 of ../shared/bench-peers):
+/// digits standardized, 1,438 training and 359 validation rows, 64-32-10 with tanh hidden units
+/// and identity outputs under softmax cross-entropy, lr 0.01, 30 epochs of shuffled per-sample
+/// SGD, each followed by the evaluation of the training loss, validation loss and accuracy; then
+/// the final evaluation. The setup is the CLI's own, from its flags. Throughput: SGD steps.
+fn digits_restart(c: &mut Criterion) {
+    use backprop_cli::args::{Cli, Command};
+    use clap::Parser;
+    let cli = Cli::parse_from(["backprop", "restarts", "--data", "digits", "--quiet"]);
+    let Command::Restarts(args) = cli.command else {
+        unreachable!("parsed as restarts")
+    };
+    let setup = backprop_cli::setup::setup(&args.training, 32, None).unwrap();
+    let cfg = RestartConfig {
+        restarts: 32,
+        threads: 1,
+        seed: setup.config.seed,
+        init: setup.config.init,
+        bias_init: setup.config.bias_init,
+        sgd: setup.config.sgd.clone(),
+        classification: true,
+        only: None,
+        racing: None,
+    };
+    let mut group = c.benchmark_group("digits_restart");
+    group.sample_size(10);
+    group.throughput(Throughput::Elements(
+        (cfg.sgd.epochs * setup.train.len()) as u64,
+    ));
+    group.bench_function("64-32-10_tanh_cross-entropy", |b| {
+        b.iter(|| {
+            run_restart(
+                black_box(&setup.template),
+                &setup.train,
+                setup.validation.as_ref(),
+                &cfg,
+                0,
+                &NoObserver,
+            )
+            .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, restarts, epoch, digits_restart);
 criterion_main!(benches);

@@ -191,3 +191,81 @@ fn optimizer_steps_do_not_allocate() {
         assert_eq!(state.steps(), 10);
     }
 }
+
+/// A whole epoch, steps and evaluation (training loss, validation loss and accuracy on the GEMM)
+/// included, allocates nothing: `train` allocates the same for 2 epochs as for 12, only its
+/// buffers, made once per run. Covers per-sample (plain and blocked), mini-batch and Adam runs.
+#[test]
+fn epochs_and_their_evaluation_do_not_allocate() {
+    use backprop::optim::{train, Dataset, NoObserver};
+    use rand::SeedableRng;
+    let rows = |n: usize, shift: f64| {
+        let x: Vec<Vec<f64>> = (0..n)
+            .map(|k| {
+                let t = k as f64 + shift;
+                vec![t.sin(), t.cos(), 0.1, (t / 7.0).fract(), 1.0]
+            })
+            .collect();
+        let y: Vec<Vec<f64>> = (0..n)
+            .map(|k| {
+                let mut y = vec![0.0; 3];
+                y[k % 3] = 1.0;
+                y
+            })
+            .collect();
+        Dataset::from_rows(&x, &y).unwrap()
+    };
+    // More rows than one evaluation chunk (64), so that the last chunk is shorter.
+    let (training, validation) = (rows(150, 0.0), rows(70, 0.5));
+    let configs = [
+        SgdConfig::default(),
+        SgdConfig {
+            block: Some(8),
+            ..Default::default()
+        },
+        SgdConfig {
+            batch_size: 16,
+            ..Default::default()
+        },
+        SgdConfig {
+            optimizer: Optimizer::Adam {
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+            },
+            batch_size: 4,
+            ..Default::default()
+        },
+    ];
+    for cfg in configs {
+        let count = |epochs: usize| {
+            let mut net = network(Loss::CrossEntropy);
+            let cfg = SgdConfig {
+                epochs,
+                learning_rate: 0.01,
+                ..cfg.clone()
+            };
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+            allocations_in(|| {
+                let h = train(
+                    &mut net,
+                    &training,
+                    Some(&validation),
+                    &cfg,
+                    true,
+                    &mut rng,
+                    &NoObserver,
+                    0,
+                )
+                .unwrap();
+                assert_eq!(h.validation_accuracy.len(), epochs);
+                assert!(!h.diverged);
+            })
+        };
+        let (two, twelve) = (count(2), count(12));
+        assert_eq!(
+            two, twelve,
+            "{cfg:?}: {two} allocations in 2 epochs, {twelve} in 12"
+        );
+    }
+}

@@ -192,7 +192,8 @@ pub struct DataArgs {
     /// [default: standard; a model read by --from keeps its own].
     #[arg(long, value_name = "standard|none", value_parser = parse_scale, action = clap::ArgAction::Set)]
     pub scale: Option<bool>,
-    /// Fraction of rows held out for validation [default: 0.2; a built-in dataset's own].
+    /// Fraction of rows held out for validation [default: 0.1 for a CSV file; a built-in
+    /// dataset's own].
     #[arg(long, value_name = "F", value_parser = parse_fraction, allow_negative_numbers = true)]
     pub validation: Option<f64>,
 }
@@ -203,11 +204,12 @@ pub struct TrainingArgs {
     /// The data.
     #[command(flatten)]
     pub data: DataArgs,
-    /// Hidden layer widths, or "none" [default: 16; a built-in dataset's own, see `backprop datasets`].
+    /// Hidden layer widths, or "none" [default: 100 for a CSV file; a built-in dataset's own,
+    /// see `backprop datasets`].
     #[arg(long, value_name = "N[,N...]", value_parser = parse_hidden)]
     pub hidden: Option<Hidden>,
-    /// Activation of the hidden nodes: sigmoid, tanh, relu, step, identity [default: tanh; a
-    /// built-in dataset's own].
+    /// Activation of the hidden nodes: sigmoid, tanh, relu, step, identity [default: relu for a
+    /// CSV file; a built-in dataset's own].
     #[arg(long, value_name = "NAME")]
     pub activation: Option<Activation>,
     /// Activation of the output nodes [default: identity; sigmoid for classes under the squared loss].
@@ -217,17 +219,19 @@ pub struct TrainingArgs {
     /// for other classes; squared for regression].
     #[arg(long, value_name = "LOSS", value_parser = parse_loss)]
     pub loss: Option<Loss>,
-    /// Learning rate η [default: 0.05; a built-in dataset's own].
+    /// Learning rate η [default: 0.001 with Adam for a CSV file, 0.05 with another rule; a
+    /// built-in dataset's own].
     #[arg(long, value_name = "ETA", value_parser = parse_positive, allow_hyphen_values = true)]
     pub lr: Option<f64>,
-    /// Passes over the training data [default: 100; a built-in dataset's own].
+    /// Passes over the training data [default: 200 for a CSV file; a built-in dataset's own].
     #[arg(long, value_name = "N", value_parser = parse_count, allow_negative_numbers = true)]
     pub epochs: Option<usize>,
     /// Samples per gradient step (1 is the lecture's SGD).
-    #[arg(long, value_name = "B", default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
-    pub batch_size: usize,
-    /// The update rule: sgd (the lecture's), momentum, nesterov, adam, adamw [default: sgd;
-    /// momentum or nesterov with --momentum].
+    /// [default: 1 for a built-in dataset; min(200, training rows) for a CSV file]
+    #[arg(long, value_name = "B", value_parser = parse_count, allow_negative_numbers = true)]
+    pub batch_size: Option<usize>,
+    /// The update rule: sgd (the lecture's), momentum, nesterov, adam, adamw [default: adam for
+    /// a CSV file, sgd for a built-in dataset; momentum or nesterov with --momentum].
     #[arg(long, value_name = "NAME", value_parser = parse_optimizer)]
     pub optimizer: Option<Optimizer>,
     /// Momentum μ of --optimizer momentum or nesterov [default: 0.9]; alone, selects momentum
@@ -254,7 +258,7 @@ pub struct TrainingArgs {
     #[arg(long, value_name = "SCHEDULE", default_value = "constant", value_parser = parse_schedule)]
     pub schedule: Schedule,
     /// Initialization: zero, uniform or uniform:A, normal or normal:STD, xavier, xavier-normal, he, he-normal
-    /// [default: xavier; he for relu].
+    /// [default: xavier for a CSV file; for a built-in dataset xavier, he for relu].
     #[arg(long, value_name = "INIT", value_parser = parse_init)]
     pub init: Option<Init>,
     /// How the biases start: zero (the default) or any --init scheme, a bias counted as one
@@ -264,7 +268,8 @@ pub struct TrainingArgs {
     /// Clip the gradient to this Euclidean norm.
     #[arg(long, value_name = "NORM", value_parser = parse_positive, allow_hyphen_values = true)]
     pub clip_norm: Option<f64>,
-    /// Stop after this many epochs without a better validation loss (keeps the best epoch).
+    /// Stop after this many epochs without a better validation loss (keeps the best epoch)
+    /// [default: 10 for a CSV file with validation rows; off for a built-in dataset].
     #[arg(long, value_name = "EPOCHS", value_parser = parse_count, allow_negative_numbers = true)]
     pub patience: Option<usize>,
     /// Per-sample SGD: steps per block of the first layer's GEMMs (1: plain steps, bit for bit
@@ -293,6 +298,41 @@ pub struct TrainingArgs {
     /// No progress bars.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The floating-point type of training: f64, or f32 (about twice the numbers per vector
+    /// instruction, half the memory). Models are saved in f64 either way (exact for f32 values).
+    #[arg(long, value_name = "f64|f32", value_enum, default_value_t = Dtype::F64)]
+    pub dtype: Dtype,
+}
+
+/// The floating-point type a run trains in.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    clap::ValueEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Dtype {
+    /// 64-bit IEEE 754 (the default).
+    #[default]
+    F64,
+    /// 32-bit IEEE 754.
+    F32,
+}
+
+impl Dtype {
+    /// `f64` or `f32`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F64 => "f64",
+            Dtype::F32 => "f32",
+        }
+    }
 }
 
 /// `backprop restarts`.
@@ -407,6 +447,14 @@ pub struct TrainArgs {
     /// Train R random restarts in parallel and keep the best (the lecture's last slide).
     #[arg(long, value_name = "R", default_value_t = 1, value_parser = parse_count, allow_negative_numbers = true)]
     pub restarts: usize,
+    /// After the restart and its epochs are chosen on the validation rows, train that restart's
+    /// initialization again on all rows for that many epochs [default: on for a CSV file with
+    /// validation rows; off for a built-in dataset].
+    #[arg(long, overrides_with = "no_refit")]
+    pub refit: bool,
+    /// Keep the network trained on the training rows (no refit).
+    #[arg(long)]
+    pub no_refit: bool,
     /// Worker threads for the restarts (0: one per core).
     #[arg(
         long,

@@ -11,8 +11,8 @@ use anyhow::{bail, Context, Result};
 use backprop_optim::{self as optim, Dataset, Init, RestartConfig};
 
 use crate::args::{
-    EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs, StatsArgs,
-    TrainArgs,
+    Dtype, EvaluateArgs, GradcheckArgs, MergeArgs, ModelDataArgs, PredictArgs, RestartsArgs,
+    StatsArgs, TrainArgs,
 };
 use crate::data::{Labeled, Task};
 use crate::datasets::BUILTINS;
@@ -156,6 +156,60 @@ fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConf
     }
 }
 
+/// Runs the restarts of `cfg` in the floating-point type of `setup`: in `f64` on the setup's
+/// data and network, in `f32` on copies cast to `f32`, whose trained networks come back cast to
+/// `f64` (exactly: every `f32` is an `f64`), so that reports and models are written as ever.
+fn run_in_dtype(
+    setup: &Setup,
+    cfg: &RestartConfig,
+    observer: &dyn optim::Observer,
+    journal: Option<&journal::Journal>,
+) -> optim::Result<optim::Experiment<f64>> {
+    Ok(match setup.config.dtype {
+        Dtype::F64 => {
+            let hooks: &dyn optim::RunHooks<f64> = match journal {
+                Some(j) => j,
+                None => &optim::NoHooks,
+            };
+            optim::run_restarts_with(
+                &setup.template,
+                &setup.train,
+                setup.validation.as_ref(),
+                cfg,
+                observer,
+                hooks,
+            )?
+        }
+        Dtype::F32 => {
+            let hooks: &dyn optim::RunHooks<f32> = match journal {
+                Some(j) => j,
+                None => &optim::NoHooks,
+            };
+            let validation = setup.validation.as_ref().map(Dataset::cast::<f32>);
+            let e = optim::run_restarts_with(
+                &setup.template.cast::<f32>(),
+                &setup.train.cast::<f32>(),
+                validation.as_ref(),
+                cfg,
+                observer,
+                hooks,
+            )?;
+            optim::Experiment {
+                best: e.best,
+                runs: e
+                    .runs
+                    .into_iter()
+                    .map(|r| optim::Run {
+                        summary: r.summary,
+                        history: r.history,
+                        network: r.network.cast::<f64>(),
+                    })
+                    .collect(),
+            }
+        }
+    })
+}
+
 /// `backprop restarts`.
 ///
 /// # Errors
@@ -276,10 +330,6 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         }
         None => None,
     };
-    let hooks: &dyn optim::RunHooks<f64> = match &journal {
-        Some(j) => j,
-        None => &optim::NoHooks,
-    };
     let interrupted = |finished: usize| -> anyhow::Error {
         progress.finish();
         if let Some(e) = journal.as_ref().and_then(journal::Journal::take_error) {
@@ -294,14 +344,7 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         ))
         .into()
     };
-    let experiment = match optim::run_restarts_with(
-        &setup.template,
-        &setup.train,
-        setup.validation.as_ref(),
-        &cfg,
-        &progress,
-        hooks,
-    ) {
+    let experiment = match run_in_dtype(&setup, &cfg, &progress, journal.as_ref()) {
         Err(optim::Error::Interrupted { finished }) => return Err(interrupted(finished)),
         other => other?,
     };
@@ -322,13 +365,10 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             threads: 1,
             ..restart_config(&setup, args.restarts, 1)
         };
-        let e = optim::run_restarts(
-            &setup.template,
-            &setup.train,
-            setup.validation.as_ref(),
-            &zero,
-            &progress,
-        )?;
+        let e = run_in_dtype(&setup, &zero, &progress, None).map_err(|e| match e {
+            optim::Error::Interrupted { .. } => anyhow::anyhow!("{e}"),
+            e => e.into(),
+        })?;
         match (e.runs.first(), &journal) {
             (Some(r), Some(j)) => {
                 let record = j.record(r);
@@ -533,10 +573,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             ("--task", t.data.task.is_some()),
             ("--scale", t.data.scale.is_some()),
             ("--restarts", args.restarts > 1),
+            ("--refit", args.refit),
         ];
         if let Some((flag, _)) = network_flags.iter().find(|(_, given)| *given) {
             bail!("--from continues one saved model, whose network it takes: drop {flag}");
         }
+    }
+    let validation = args.training.data.validation;
+    if args.refit && validation.unwrap_or(setup::preset(&args.training.data.data).validation) <= 0.0
+    {
+        bail!("--refit trains again on all rows after choosing on the validation rows: give --validation F too (a fraction above 0)");
     }
     let from = args.from.as_deref().map(Model::load).transpose()?;
     let setup = setup::setup(&args.training, args.restarts, from.as_ref())?;
@@ -555,49 +601,80 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         eprintln!("{}", setup.raw.describe());
     }
     let cfg = restart_config(&setup, args.restarts, args.threads);
+    let refit = from.is_none()
+        && setup.validation.is_some()
+        && if args.refit || args.no_refit {
+            args.refit
+        } else {
+            setup::preset(&args.training.data.data).refit
+        };
     let progress =
         Progress::new(args.restarts, false, cfg.sgd.epochs, args.training.quiet).without_lines();
     let mut kept = None;
-    let (network, history) = match from {
+    let mut too_small = None;
+    let (network, history, chosen) = match from {
         None => {
-            let mut e = optim::run_restarts(
-                &setup.template,
-                &setup.train,
-                setup.validation.as_ref(),
-                &cfg,
-                &progress,
-            )?;
+            let mut e = run_in_dtype(&setup, &cfg, &progress, None)?;
             // The best restart; restart 0 (diverged) when there is none, to report it.
             let k = e.best.unwrap_or(0);
             kept = e
                 .best
                 .filter(|_| args.restarts > 1)
                 .map(|k| e.runs[k].summary.index);
+            if let (Some(v), Some(_)) = (setup.validation.as_ref(), kept) {
+                too_small = indistinct(&e, k, v)?;
+            }
             let run = e.runs.swap_remove(k);
-            (run.network, run.history)
+            (run.network, run.history, run.summary.index)
         }
         Some(_) => {
             // A warm start: restart 0's sample order, from the saved weights.
-            let mut network = setup.template.clone();
             let (_, mut rng) = optim::restart_rngs(cfg.seed, 0);
-            let history = optim::train(
-                &mut network,
-                &setup.train,
-                setup.validation.as_ref(),
-                &cfg.sgd,
-                cfg.classification,
-                &mut rng,
-                &progress,
-                0,
-            )?;
-            (network, history)
+            let (network, history) = match setup.config.dtype {
+                Dtype::F64 => {
+                    let mut network = setup.template.clone();
+                    let history = optim::train(
+                        &mut network,
+                        &setup.train,
+                        setup.validation.as_ref(),
+                        &cfg.sgd,
+                        cfg.classification,
+                        &mut rng,
+                        &progress,
+                        0,
+                    )?;
+                    (network, history)
+                }
+                Dtype::F32 => {
+                    let mut network = setup.template.cast::<f32>();
+                    let validation = setup.validation.as_ref().map(Dataset::cast::<f32>);
+                    let history = optim::train(
+                        &mut network,
+                        &setup.train.cast::<f32>(),
+                        validation.as_ref(),
+                        &cfg.sgd,
+                        cfg.classification,
+                        &mut rng,
+                        &progress,
+                        0,
+                    )?;
+                    (network.cast::<f64>(), history)
+                }
+            };
+            (network, history, 0)
         }
     };
     progress.finish();
     let c = &setup.config;
-    let widths: Vec<String> = c.network.widths.iter().map(usize::to_string).collect();
     let mut text = format!(
-        "trained on {}: {} rows ({} training, {} validation), network {} ({} hidden, {} output), {} loss{}\n",
+        "{}
+",
+        settings_line(&setup, refit)
+    );
+    let widths: Vec<String> = c.network.widths.iter().map(usize::to_string).collect();
+    let _ = writeln!(
+        text,
+        "trained on {}: {} rows ({} training, {} validation), network {} ({} hidden, {} output), {} loss{}",
         c.data.source,
         c.data.rows,
         c.data.train_rows,
@@ -649,12 +726,79 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         }
         text.push('\n');
     }
+    if let Some(note) = too_small {
+        let _ = writeln!(text, "{note}");
+    }
+    let (network, sgd, epochs) = if refit {
+        // The chosen restart's initialization and sample order, on all rows, for the epochs
+        // the validation rows chose (the best epoch under early stopping).
+        let epochs = if cfg.sgd.patience.is_some() {
+            history.best_epoch + 1
+        } else {
+            history.epochs
+        };
+        let all = all_rows(&setup)?;
+        let mut again = cfg.clone();
+        again.sgd.epochs = epochs;
+        again.sgd.patience = None;
+        // In the run's own type, as the restarts were trained.
+        let run = match setup.config.dtype {
+            Dtype::F64 => optim::run_restart(
+                &setup.template,
+                &all,
+                None,
+                &again,
+                chosen,
+                &optim::NoObserver,
+            )?,
+            Dtype::F32 => {
+                let r = optim::run_restart(
+                    &setup.template.cast::<f32>(),
+                    &all.cast::<f32>(),
+                    None,
+                    &again,
+                    chosen,
+                    &optim::NoObserver,
+                )?;
+                optim::Run {
+                    summary: r.summary,
+                    history: r.history,
+                    network: r.network.cast::<f64>(),
+                }
+            }
+        };
+        if run.history.diverged || !run.network.is_finite() {
+            print(&text)?;
+            return Err(Failure(format!(
+                "the refit on all rows diverged at epoch {} (the loss is not finite); try a smaller --lr or --no-refit; no model written",
+                run.history.epochs
+            ))
+            .into());
+        }
+        let _ = write!(
+            text,
+            "refit: restart {chosen}'s initialization trained again on all {} rows for {epochs} epochs, loss {}",
+            all.len(),
+            loss(optim::mean_loss(&run.network, &all)?)
+        );
+        if classification {
+            let _ = write!(
+                text,
+                ", accuracy {}",
+                percent(optim::accuracy(&run.network, &all)?)
+            );
+        }
+        text.push('\n');
+        (run.network, again.sgd, epochs)
+    } else {
+        (network, cfg.sgd.clone(), history.epochs)
+    };
     let mut model = setup.model.clone();
     model.network = network;
     model.provenance = Some(crate::model::provenance(
         cfg.seed,
-        &cfg.sgd,
-        history.epochs,
+        &sgd,
+        epochs,
         data_record(&setup.raw),
     )?);
     if let Some(path) = &args.out {
@@ -670,6 +814,115 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The training rows followed by the validation rows (scaled as for training).
+fn all_rows(setup: &Setup) -> Result<Dataset<f64>> {
+    let parts = std::iter::once(&setup.train).chain(setup.validation.as_ref());
+    let (mut xs, mut ys) = (Vec::new(), Vec::new());
+    for d in parts {
+        for k in 0..d.len() {
+            xs.push(d.x(k).to_vec());
+            ys.push(d.y(k).to_vec());
+        }
+    }
+    Ok(Dataset::from_rows(&xs, &ys)?)
+}
+
+/// The note `train` prints when its validation rows are too few to tell its restarts apart
+/// (see [`too_few_to_tell`]).
+fn indistinct(
+    e: &optim::Experiment<f64>,
+    best: usize,
+    validation: &Dataset<f64>,
+) -> Result<Option<String>> {
+    let scores: Vec<f64> = e
+        .runs
+        .iter()
+        .filter_map(|r| r.summary.final_validation_loss)
+        .collect();
+    let net = &e.runs[best].network;
+    let per_row: Vec<f64> = (0..validation.len())
+        .map(|k| optim::mean_loss(net, &validation.subset(&[k])))
+        .collect::<Result<_, _>>()?;
+    Ok(too_few_to_tell(&scores, &per_row).map(|(spread, se)| {
+        format!(
+            "note: {} validation rows are too few to tell the restarts apart: the median restart's validation loss is {} above the best's, less than 2 standard errors of it (2 x {}); the choice is mostly noise (more rows, or --validation 0 with one restart)",
+            per_row.len(),
+            loss(spread),
+            loss(se)
+        )
+    }))
+}
+
+/// The rule behind `train`'s note on small validation sets: `Some((spread, se))` when the
+/// spread of the restarts' validation losses `scores` (the median's minus the best's, over the
+/// finite ones) is less than two standard errors `se` of the chosen restart's validation loss,
+/// whose per-row losses are `per_row` (`se` = their sample standard deviation over
+/// `sqrt(rows)`). Then the best restart is not reliably better than a typical one. `None` with
+/// fewer than two finite scores or two rows.
+fn too_few_to_tell(scores: &[f64], per_row: &[f64]) -> Option<(f64, f64)> {
+    let mut scores: Vec<f64> = scores.iter().copied().filter(|l| l.is_finite()).collect();
+    let n = per_row.len();
+    if scores.len() < 2 || n < 2 {
+        return None;
+    }
+    scores.sort_by(f64::total_cmp);
+    let spread = scores[(scores.len() - 1) / 2] - scores[0];
+    let mean = per_row.iter().sum::<f64>() / n as f64;
+    let var = per_row.iter().map(|l| (l - mean) * (l - mean)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    (spread < 2.0 * se).then_some((spread, se))
+}
+
+/// The settings that ran, in one line: network, rule, rate, batches, epochs, early stopping,
+/// validation and refit.
+fn settings_line(setup: &Setup, refit: bool) -> String {
+    let c = &setup.config;
+    let s = &c.sgd;
+    let widths: Vec<String> = c.network.widths.iter().map(usize::to_string).collect();
+    let rule = match s.optimizer {
+        optim::Optimizer::Sgd => "sgd".to_owned(),
+        optim::Optimizer::Momentum { mu } => format!("momentum (mu {mu})"),
+        optim::Optimizer::Nesterov { mu } => format!("nesterov (mu {mu})"),
+        optim::Optimizer::Adam { beta1, beta2, eps } => {
+            format!("adam (beta1 {beta1}, beta2 {beta2}, eps {eps:e})")
+        }
+        optim::Optimizer::AdamW { beta1, beta2, eps } => {
+            format!("adamw (beta1 {beta1}, beta2 {beta2}, eps {eps:e})")
+        }
+    };
+    let mut line = format!(
+        "settings: network {} ({} hidden, {} output, {} init), optimizer {rule}, lr {}, batch size {}, ",
+        widths.join("-"),
+        c.network.activation.name(),
+        c.network.output_name(),
+        c.init,
+        s.learning_rate,
+        s.batch_size
+    );
+    if s.weight_decay > 0.0 {
+        let _ = write!(line, "weight decay {}, ", s.weight_decay);
+    }
+    let _ = write!(line, "{} epochs, ", s.epochs);
+    match s.patience {
+        Some(p) => {
+            let _ = write!(line, "early stopping (patience {p}), ");
+        }
+        None => line.push_str("no early stopping, "),
+    }
+    if c.data.validation_rows > 0 {
+        let _ = write!(
+            line,
+            "validation {} ({} rows), refit {}",
+            c.validation,
+            c.data.validation_rows,
+            if refit { "on all rows" } else { "off" }
+        );
+    } else {
+        line.push_str("no validation, no refit");
+    }
+    line
 }
 
 fn model_data<'a>(args: &'a ModelDataArgs, keep: &'a [String], model: &'a str) -> ModelData<'a> {
@@ -836,23 +1089,53 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
             }
         }
         Task::Regression => {
-            let mut squares = vec![0.0; net.outputs()];
-            let mut y = vec![0.0; net.outputs()];
-            for k in 0..dataset.len() {
-                // In target units: the prediction and the target mapped back from the scaling.
-                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
+            // In target units: the prediction and the target mapped back from the scaling.
+            // R² = 1 - SS_res / SS_tot per target, SS_tot about the target's mean on this data.
+            let m = net.outputs();
+            let n = rows as f64;
+            let target = |k: usize, y: &mut [f64]| {
                 y.copy_from_slice(dataset.y(k));
                 if let Some(s) = &model.target_scaling {
-                    s.invert(&mut out);
-                    s.invert(&mut y);
+                    s.invert(y);
                 }
-                for ((s, &p), &t) in squares.iter_mut().zip(&out).zip(&y) {
-                    *s += (p - t) * (p - t);
+            };
+            let (mut mean, mut y) = (vec![0.0; m], vec![0.0; m]);
+            for k in 0..dataset.len() {
+                target(k, &mut y);
+                mean.iter_mut().zip(&y).for_each(|(a, &t)| *a += t / n);
+            }
+            let (mut squares, mut totals) = (vec![0.0; m], vec![0.0; m]);
+            for k in 0..dataset.len() {
+                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
+                if let Some(s) = &model.target_scaling {
+                    s.invert(&mut out);
+                }
+                target(k, &mut y);
+                for j in 0..m {
+                    squares[j] += (out[j] - y[j]) * (out[j] - y[j]);
+                    totals[j] += (y[j] - mean[j]) * (y[j] - mean[j]);
                 }
             }
+            let mut r2s = Vec::with_capacity(m);
             for (k, s) in squares.iter().enumerate() {
                 let name = targets.get(k).cloned().unwrap_or(format!("output_{k}"));
-                let _ = writeln!(text, "RMSE of {name} {}", loss((s / rows as f64).sqrt()));
+                let total = totals[k];
+                let _ = write!(text, "RMSE of {name} {}", loss((s / n).sqrt()));
+                if total > 0.0 {
+                    let r2 = 1.0 - s / total;
+                    r2s.push(r2);
+                    let _ = writeln!(text, ", R² {r2:.4}");
+                } else {
+                    let _ = writeln!(text, ", R² undefined (the target is constant)");
+                }
+            }
+            if !r2s.is_empty() {
+                let _ = writeln!(
+                    text,
+                    "mean R² {:.4} over {}",
+                    r2s.iter().sum::<f64>() / r2s.len() as f64,
+                    crate::data::count(r2s.len(), "target", "targets")
+                );
             }
         }
     }
@@ -1053,4 +1336,29 @@ pub fn completions(args: &crate::args::CompletionsArgs) -> Result<()> {
         &mut out,
     );
     print(&String::from_utf8_lossy(&out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restarts_within_two_standard_errors_are_too_few_to_tell() {
+        // Per-row losses 0 and 2 alternating over 8 rows: mean 1, sd sqrt(8/7), se 0.378.
+        let per_row = [0.0, 2.0, 0.0, 2.0, 0.0, 2.0, 0.0, 2.0];
+        let se = (8.0_f64 / 7.0 / 8.0).sqrt();
+        // Median 1.3 (of 4 sorted: the second), best 1.0: spread 0.3 < 2 se.
+        let close = too_few_to_tell(&[1.0, 1.3, 1.4, 5.0], &per_row);
+        let (spread, got) = close.expect("too close to tell");
+        assert!((spread - 0.3).abs() < 1e-12);
+        assert!((got - se).abs() < 1e-12);
+        // Spread 1.0 > 2 se: the restarts differ.
+        assert_eq!(too_few_to_tell(&[1.0, 2.0, 2.1], &per_row), None);
+        // Diverged restarts do not count; one finite score tells nothing.
+        assert_eq!(
+            too_few_to_tell(&[1.0, f64::NAN, f64::INFINITY], &per_row),
+            None
+        );
+        assert_eq!(too_few_to_tell(&[1.0, 1.0], &[0.5]), None);
+    }
 }

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use anyhow::{anyhow, bail, Context, Result};
-use backprop_optim::{Network, Run, RunHooks};
+use backprop_optim::{Network, Real, Run, RunHooks};
 
 use crate::model::{Model, ModelFile};
 use crate::report::{experiment_difference, Best, Report, RunRecord};
@@ -186,10 +186,10 @@ impl Journal {
             .with_context(|| format!("{}: cannot write the journal", self.path.display()))
     }
 
-    /// The record of `run`, with its network.
-    pub fn record(&self, run: &Run<f64>) -> RunRecord {
+    /// The record of `run`, with its network (as `f64`, as reports keep networks).
+    pub fn record<T: Real>(&self, run: &Run<T>) -> RunRecord {
         let mut record = RunRecord::new(&run.summary, &run.history);
-        record.model = Some(model_file(&self.model, &run.network));
+        record.model = Some(model_file(&self.model, &run.network.cast::<f64>()));
         record
     }
 
@@ -209,8 +209,8 @@ impl Journal {
     }
 }
 
-impl RunHooks<f64> for Journal {
-    fn run_done(&self, run: &Run<f64>) {
+impl<T: Real> RunHooks<T> for Journal {
+    fn run_done(&self, run: &Run<T>) {
         if let Err(e) = self.append(&self.record(run), false) {
             if let Ok(mut slot) = self.error.lock() {
                 slot.get_or_insert(e);

@@ -84,6 +84,9 @@ pub struct ExperimentConfig {
     pub validation: f64,
     /// Whether inputs and regression targets are standardized.
     pub scale: bool,
+    /// The floating-point type of training (`f64` in files written before the field).
+    #[serde(default)]
+    pub dtype: crate::args::Dtype,
 }
 
 /// A training setup.
@@ -135,16 +138,23 @@ pub fn preset(data: &str) -> Preset {
     datasets::builtin(data).map_or(DEFAULT_PRESET, |b| b.preset)
 }
 
-/// Reads the flags into SGD settings.
+/// Reads the flags into SGD settings; what they leave out comes from the preset of `--data`
+/// (the lecture's for a built-in dataset, the measured defaults for a CSV file). The preset's
+/// batch size is capped at `train_rows`, its early stopping needs `validation > 0`.
 ///
 /// # Errors
 /// An invalid combination, as [`SgdConfig::validate`] finds it.
-pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
+pub fn sgd_config(args: &TrainingArgs, train_rows: usize, validation: f64) -> Result<SgdConfig> {
     let preset = preset(&args.data.data);
+    let optimizer = optimizer(args, &preset)?;
     let cfg = SgdConfig {
-        learning_rate: args.lr.unwrap_or(preset.learning_rate),
+        learning_rate: args
+            .lr
+            .unwrap_or_else(|| preset.learning_rate_for(&optimizer)),
         epochs: args.epochs.unwrap_or(preset.epochs),
-        batch_size: args.batch_size,
+        batch_size: args
+            .batch_size
+            .unwrap_or_else(|| preset.batch_size.min(train_rows).max(1)),
         order: if args.no_shuffle {
             Order::Fixed
         } else if args.with_replacement {
@@ -152,11 +162,13 @@ pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
         } else {
             Order::Shuffle
         },
-        optimizer: optimizer(args)?,
+        optimizer,
         weight_decay: args.weight_decay,
         schedule: args.schedule,
         clip_norm: args.clip_norm,
-        patience: args.patience,
+        patience: args
+            .patience
+            .or(preset.patience.filter(|_| validation > 0.0)),
         block: args.block,
     };
     cfg.validate().context("invalid training settings")?;
@@ -168,7 +180,7 @@ pub fn sgd_config(args: &TrainingArgs) -> Result<SgdConfig> {
 ///
 /// # Errors
 /// A flag that does not fit the rule, `--nesterov` without `--momentum`.
-fn optimizer(args: &TrainingArgs) -> Result<Optimizer> {
+fn optimizer(args: &TrainingArgs, preset: &Preset) -> Result<Optimizer> {
     let given = |flags: &[(&'static str, bool)]| -> Vec<&'static str> {
         flags
             .iter()
@@ -185,7 +197,11 @@ fn optimizer(args: &TrainingArgs) -> Result<Optimizer> {
         ("--beta2", args.beta2.is_some()),
         ("--eps", args.eps.is_some()),
     ]);
-    let Some(chosen) = args.optimizer else {
+    // A preset's rule other than plain SGD stands in for --optimizer, unless --momentum asks
+    // for momentum.
+    let preset_rule =
+        Some(preset.optimizer).filter(|o| *o != Optimizer::Sgd && momentum_flags.is_empty());
+    let Some(chosen) = args.optimizer.or(preset_rule) else {
         // Without --optimizer, --momentum (and --nesterov) choose momentum as they always did.
         if !adam_flags.is_empty() {
             let verb = if adam_flags.len() == 1 {
@@ -259,9 +275,8 @@ fn optimizer(args: &TrainingArgs) -> Result<Optimizer> {
 /// Bad data, bad flags, a model that does not fit the data.
 pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Result<Setup> {
     let preset = preset(&args.data.data);
-    let sgd = sgd_config(args)?;
     let validation = args.data.validation.unwrap_or(preset.validation);
-    if sgd.patience.is_some() && validation <= 0.0 {
+    if args.patience.is_some() && validation <= 0.0 {
         bail!(
             "--patience stops on the validation loss: give --validation F too (a fraction above 0)"
         );
@@ -301,6 +316,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
     } else {
         (all, None)
     };
+    let sgd = sgd_config(args, train.len(), validation)?;
     let mut model = model;
     if from.is_none() && args.data.scale.unwrap_or(true) {
         let rows = |d: &Dataset<f64>, f: fn(&Dataset<f64>, usize) -> &[f64]| -> Vec<Vec<f64>> {
@@ -337,7 +353,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
         output_activation: layers[layers.len() - 1].activation(),
         loss: template.loss(),
     };
-    let init = match args.init {
+    let init = match args.init.or(preset.init) {
         Some(init) => init,
         None if network.activation == Activation::Relu && layers.len() > 1 => Init::HeUniform,
         None => Init::XavierUniform,
@@ -367,6 +383,7 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
             scale: from.map_or(args.data.scale.unwrap_or(true), |m| {
                 m.input_scaling.is_some()
             }),
+            dtype: args.dtype,
         },
         raw,
         train,

@@ -1808,7 +1808,7 @@ fn optimizer_of(flags: &[&str]) -> Result<optim::Optimizer, String> {
     let Sub::Train(t) = cli.command else {
         panic!("a train command")
     };
-    setup::sgd_config(&t.training)
+    setup::sgd_config(&t.training, 200, 0.0)
         .map(|c| c.optimizer)
         .map_err(|e| format!("{e:#}"))
 }
@@ -2387,4 +2387,344 @@ fn the_plot_notes_a_zero_init_run_far_off_the_restarts_instead_of_stretching_its
         !near.contains("zero init: "),
         "no note when the run lies among the restarts"
     );
+}
+
+#[test]
+fn dtype_f32_trains_is_recorded_and_is_the_same_on_any_thread_count() {
+    let dir = temp();
+    let common = [
+        "restarts",
+        "--data",
+        "spirals",
+        "--restarts",
+        "4",
+        "--epochs",
+        "5",
+        "-q",
+    ];
+    for (dtype, threads) in [("f32", "1"), ("f32", "2"), ("f64", "2")] {
+        ok(
+            dir.path(),
+            &with(
+                &common,
+                &[
+                    "--dtype",
+                    dtype,
+                    "--threads",
+                    threads,
+                    "--report",
+                    &format!("{dtype}-{threads}.json"),
+                ],
+            ),
+        );
+    }
+    let report = |name: &str| without_timings(&json(&dir.path().join(name)));
+    let (one, two, wide) = (
+        report("f32-1.json"),
+        report("f32-2.json"),
+        report("f64-2.json"),
+    );
+    assert_eq!(one, two, "f32: the same report on one and two threads");
+    assert_eq!(one["config"]["dtype"], "f32");
+    assert_eq!(wide["config"]["dtype"], "f64");
+    let losses = |r: &Value| -> Vec<f64> {
+        r["runs"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .map(|run| run["final_train_loss"].as_f64().expect("a loss"))
+            .collect()
+    };
+    let (narrow, wide) = (losses(&one), losses(&wide));
+    assert_eq!(narrow.len(), 4);
+    // f32 trains: the losses are finite and close to f64's, yet not the same numbers.
+    for (a, b) in narrow.iter().zip(&wide) {
+        assert!(
+            a.is_finite() && (a - b).abs() < 0.05 * b.abs().max(0.1),
+            "{a} vs {b}"
+        );
+    }
+    assert_ne!(narrow, wide, "f32 computes in f32");
+    // train takes the flag too and writes a model that loads.
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "xor", "--epochs", "20", "--dtype", "f32", "--out", "m.json", "-q",
+        ],
+    );
+    assert!(Model::load(&dir.path().join("m.json")).is_ok());
+    bad(
+        dir.path(),
+        &["train", "--data", "xor", "--dtype", "f16"],
+        "f16",
+    );
+}
+
+/// The number after `prefix` in `text`, up to the next space.
+fn number_after(text: &str, prefix: &str) -> f64 {
+    let at = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix:?} in {text}"))
+        + prefix.len();
+    text[at..]
+        .split([' ', ',', ')', '\n'])
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a number after {prefix:?} in {text}"))
+}
+
+#[test]
+fn train_prints_the_settings_that_ran() {
+    let dir = temp();
+    classes_csv(dir.path());
+    // A CSV without flags: the measured defaults, batches capped at the 54 training rows.
+    let run = ok(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "classes.csv",
+            "--target",
+            "label",
+            "--drop",
+            "id",
+            "-q",
+        ],
+    );
+    assert_eq!(
+        run.stdout.lines().next(),
+        Some(
+            "settings: network 2-100-2 (relu hidden, softmax output, xavier init), optimizer adam \
+             (beta1 0.9, beta2 0.999, eps 1e-8), lr 0.001, batch size 54, 200 epochs, early \
+             stopping (patience 10), validation 0.1 (6 rows), refit on all rows"
+        ),
+        "{}",
+        run.stdout
+    );
+    // Flags override the defaults one by one; another rule takes the lecture's rate.
+    let run = ok(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "classes.csv",
+            "--target",
+            "label",
+            "--drop",
+            "id",
+            "-q",
+            "--optimizer",
+            "momentum",
+            "--validation",
+            "0",
+            "--epochs",
+            "3",
+            "--hidden",
+            "4",
+        ],
+    );
+    assert!(
+        run.stdout.starts_with(
+            "settings: network 2-4-2 (relu hidden, softmax output, xavier init), optimizer momentum \
+             (mu 0.9), lr 0.05, batch size 60, 3 epochs, no early stopping, no validation, no refit\n"
+        ),
+        "{}",
+        run.stdout
+    );
+    // A built-in dataset keeps the lecture's per-sample SGD.
+    let run = ok(dir.path(), &["train", "--data", "xor", "-q"]);
+    assert!(
+        run.stdout.starts_with(
+            "settings: network 2-2-2 (sigmoid hidden, sigmoid output, xavier init), optimizer \
+             sgd, lr 0.5, batch size 1, 300 epochs, no early stopping, no validation, no refit\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn refit_trains_the_chosen_restart_again_on_all_rows() {
+    let dir = temp();
+    classes_csv(dir.path());
+    let args = [
+        "train",
+        "--data",
+        "classes.csv",
+        "--target",
+        "label",
+        "--drop",
+        "id",
+        "-q",
+        "--restarts",
+        "3",
+        "--epochs",
+        "40",
+        "--patience",
+        "5",
+        "--validation",
+        "0.25",
+    ];
+    let refit = ok(dir.path(), &with(&args, &["--refit", "--out", "r.json"]));
+    let kept = ok(dir.path(), &with(&args, &["--no-refit", "--out", "n.json"]));
+    // Both runs choose the same restart and epoch on the validation rows.
+    let best = |out: &str| number_after(out, "(kept the weights after epoch ");
+    assert_eq!(best(&refit.stdout), best(&kept.stdout));
+    let epochs = best(&refit.stdout) as u64;
+    let restart = number_after(&refit.stdout, "best of 3 restarts: restart ") as u64;
+    assert!(
+        refit.stdout.contains(&format!(
+            "refit: restart {restart}'s initialization trained again on all 60 rows for {epochs} epochs"
+        )),
+        "{}",
+        refit.stdout
+    );
+    assert!(!kept.stdout.contains("refit:"), "{}", kept.stdout);
+    // The refit model ran that many epochs on all rows, without early stopping.
+    let (r, n) = (
+        json(&dir.path().join("r.json")),
+        json(&dir.path().join("n.json")),
+    );
+    let provenance = &r["provenance"];
+    assert_eq!(provenance["epochs"], epochs, "{provenance}");
+    assert_eq!(provenance["training"]["epochs"], epochs, "{provenance}");
+    assert_eq!(
+        provenance["training"]["patience"],
+        Value::Null,
+        "{provenance}"
+    );
+    assert_eq!(n["provenance"]["training"]["patience"], 5);
+    assert_ne!(
+        r["layers"], n["layers"],
+        "the refit model is another network"
+    );
+    // Without validation rows there is nothing to refit after.
+    bad(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "classes.csv",
+            "--target",
+            "label",
+            "--drop",
+            "id",
+            "--refit",
+            "--validation",
+            "0",
+        ],
+        "--refit trains again on all rows",
+    );
+}
+
+#[test]
+fn train_says_when_the_validation_rows_cannot_tell_restarts_apart() {
+    let dir = temp();
+    // Labels that no input predicts: every restart is as good as another on 8 rows.
+    let mut text = String::from("a,b,label\n");
+    for i in 0..40u64 {
+        let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 61;
+        text.push_str(&format!(
+            "{},{},{}\n",
+            i % 7,
+            i % 5,
+            if h % 2 == 0 { "x" } else { "y" }
+        ));
+    }
+    write(dir.path(), "noise.csv", &text);
+    let run = ok(
+        dir.path(),
+        &[
+            "train",
+            "--data",
+            "noise.csv",
+            "--target",
+            "label",
+            "-q",
+            "--restarts",
+            "8",
+            "--validation",
+            "0.2",
+            "--epochs",
+            "20",
+        ],
+    );
+    assert!(
+        run.stdout
+            .contains("note: 8 validation rows are too few to tell the restarts apart"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn evaluate_reports_r2_as_a_hand_computation_gives_it() {
+    let dir = temp();
+    let mut text = String::from("x,u,v\n");
+    for i in 0..50 {
+        let x = f64::from(i) / 10.0;
+        text.push_str(&format!("{x},{},{}\n", x * x, (3.0 * x).sin()));
+    }
+    write(dir.path(), "r.csv", &text);
+    ok(
+        dir.path(),
+        &[
+            "train", "--data", "r.csv", "--target", "u,v", "-q", "--epochs", "30", "--out",
+            "m.json",
+        ],
+    );
+    let eval = ok(
+        dir.path(),
+        &["evaluate", "--model", "m.json", "--data", "r.csv"],
+    );
+    let predicted = ok(
+        dir.path(),
+        &["predict", "--model", "m.json", "--data", "r.csv"],
+    );
+    let rows: Vec<Vec<f64>> = predicted
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|n| n.parse().expect("a number")).collect())
+        .collect();
+    let truth: Vec<[f64; 2]> = text
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<f64> = l.split(',').map(|n| n.parse().expect("a number")).collect();
+            [f[1], f[2]]
+        })
+        .collect();
+    let mut r2s = Vec::new();
+    for (j, name) in ["u", "v"].iter().enumerate() {
+        let mean = truth.iter().map(|t| t[j]).sum::<f64>() / 50.0;
+        let res: f64 = rows
+            .iter()
+            .zip(&truth)
+            .map(|(p, t)| (p[j] - t[j]).powi(2))
+            .sum();
+        let tot: f64 = truth.iter().map(|t| (t[j] - mean).powi(2)).sum();
+        let r2 = 1.0 - res / tot;
+        let printed = number_after(&eval.stdout, &format!("RMSE of {name} "));
+        assert!((printed - (res / 50.0).sqrt()).abs() <= 1e-3 * printed.max(1e-3));
+        let line = eval
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("RMSE of {name} ")))
+            .expect("a line per target");
+        let printed = number_after(line, ", R² ");
+        assert!(
+            (printed - r2).abs() < 1e-4,
+            "{printed} vs {r2}: {}",
+            eval.stdout
+        );
+        r2s.push(r2);
+    }
+    let mean = number_after(&eval.stdout, "mean R² ");
+    assert!(
+        (mean - (r2s[0] + r2s[1]) / 2.0).abs() < 1e-4,
+        "{}",
+        eval.stdout
+    );
+    assert!(eval.stdout.contains(" over 2 targets\n"), "{}", eval.stdout);
 }

@@ -92,16 +92,58 @@ impl Loss {
                 dv.iter().fold(T::zero(), |a, &e| a + e * e) * T::from_f64(0.5)
             }
             Loss::CrossEntropy => {
-                let lse = log_sum_exp(v_d);
+                let lse = log_sum_exp_in(v_d, dv);
                 let total = y.iter().fold(T::zero(), |a, &t| a + t);
-                let mut loss = T::zero();
+                // Two loops, the first without a branch so that its `exp` vectorizes.
                 for ((d, &z), &t) in dv.iter_mut().zip(v_d).zip(y) {
                     *d = total * exp(z - lse) - t;
+                }
+                let mut loss = T::zero();
+                for (&z, &t) in v_d.iter().zip(y) {
                     if t != T::zero() {
                         loss += t * (lse - z);
                     }
                 }
                 loss
+            }
+        })
+    }
+
+    /// [`value`](Self::value) and [`output_to`](Self::output_to) at once, each to the bit, for an
+    /// evaluation: the prediction into `out`, the loss returned. The softmax's `log_sum_exp` is
+    /// computed once for both.
+    ///
+    /// # Errors
+    /// [`Error::Length`] if `y` or `out` is not as long as `v_d`.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_network::Loss;
+    /// let (v, y, mut p) = ([0.5_f64, -1.0, 2.0], [0.0, 0.0, 1.0], [0.0; 3]);
+    /// let loss = Loss::CrossEntropy.value_and_output(&v, &y, &mut p)?;
+    /// assert_eq!(loss, Loss::CrossEntropy.value(&v, &y)?);
+    /// let mut q = [0.0; 3];
+    /// Loss::CrossEntropy.output_to(&v, &mut q)?;
+    /// assert_eq!(p, q);
+    /// # Ok::<(), backprop_network::Error>(())
+    /// ```
+    pub fn value_and_output<T: Real>(self, v_d: &[T], y: &[T], out: &mut [T]) -> Result<T> {
+        check_len("target y", v_d.len(), y.len())?;
+        check_len("output", v_d.len(), out.len())?;
+        Ok(match self {
+            Loss::Squared => {
+                out.copy_from_slice(v_d);
+                self.value(v_d, y)?
+            }
+            Loss::CrossEntropy => {
+                let lse = log_sum_exp_in(v_d, out);
+                for (o, &z) in out.iter_mut().zip(v_d) {
+                    *o = exp(z - lse);
+                }
+                v_d.iter()
+                    .zip(y)
+                    .filter(|(_, &t)| t != T::zero())
+                    .fold(T::zero(), |a, (&z, &t)| a + t * (lse - z))
             }
         })
     }
@@ -125,7 +167,7 @@ impl Loss {
         match self {
             Loss::Squared => out.copy_from_slice(v_d),
             Loss::CrossEntropy => {
-                let lse = log_sum_exp(v_d);
+                let lse = log_sum_exp_in(v_d, out);
                 for (o, &z) in out.iter_mut().zip(v_d) {
                     *o = exp(z - lse);
                 }
@@ -139,11 +181,32 @@ impl Loss {
 /// then in `[1, n]`), with the plain-arithmetic [`exp`] and [`log`] of `backprop-activations`:
 /// no C library call, the same bits on every CPU.
 fn log_sum_exp<T: Real>(z: &[T]) -> T {
+    // Up to 32 outputs, the terms go through a buffer on the stack, so that their `exp`
+    // vectorizes ([`log_sum_exp_in`], the same bits).
+    const ON_STACK: usize = 32;
+    if z.len() <= ON_STACK {
+        let mut scratch = [T::zero(); ON_STACK];
+        return log_sum_exp_in(z, &mut scratch[..z.len()]);
+    }
     let max = z.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
     if !max.is_finite() {
         return max;
     }
     max + log(z.iter().fold(T::zero(), |a, &x| a + exp(x - max)))
+}
+
+/// [`log_sum_exp`] to the bit, with the terms `exp(z_k - m)` written into `scratch` (as long as
+/// `z`) by a loop without branches, which vectorizes, then summed in order.
+#[inline]
+fn log_sum_exp_in<T: Real>(z: &[T], scratch: &mut [T]) -> T {
+    let max = z.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
+    if !max.is_finite() {
+        return max;
+    }
+    for (e, &x) in scratch.iter_mut().zip(z) {
+        *e = exp(x - max);
+    }
+    max + log(scratch.iter().fold(T::zero(), |a, &e| a + e))
 }
 
 impl fmt::Display for Loss {

@@ -262,18 +262,16 @@ pub fn run_restart<T: Real>(
     )?;
     let diverged = history.diverged;
     let finite = |x: f64| if diverged { f64::NAN } else { x };
-    let final_train_loss = finite(sgd::mean_loss(&network, train)?);
-    let final_validation_loss = match validation {
-        Some(v) => Some(finite(sgd::mean_loss(&network, v)?)),
+    // The final weights, evaluated once per dataset: loss and accuracy from one batched pass.
+    let rows = validation.map_or(train.len(), |v| v.len().max(train.len()));
+    let mut eval = sgd::Evaluator::new(&network, rows)?;
+    let on_train = eval.evaluate(&network, train, cfg.classification && !diverged)?;
+    let on_validation = match validation {
+        Some(v) => Some(eval.evaluate(&network, v, cfg.classification && !diverged)?),
         None => None,
     };
-    let accuracy_on = |d: &Dataset<T>| -> Result<Option<f64>> {
-        Ok(if cfg.classification && !diverged {
-            Some(sgd::accuracy(&network, d)?)
-        } else {
-            None
-        })
-    };
+    let final_train_loss = finite(on_train.mean_loss);
+    let final_validation_loss = on_validation.map(|e| finite(e.mean_loss));
     let score = if diverged {
         f64::INFINITY
     } else {
@@ -284,11 +282,8 @@ pub fn run_restart<T: Real>(
         seed,
         final_train_loss,
         final_validation_loss: final_validation_loss.filter(|x| x.is_finite()),
-        final_validation_accuracy: match validation {
-            Some(v) => accuracy_on(v)?,
-            None => None,
-        },
-        train_accuracy: accuracy_on(train)?,
+        final_validation_accuracy: on_validation.and_then(|e| e.accuracy),
+        train_accuracy: on_train.accuracy,
         epochs: history.epochs,
         diverged,
         seconds: history.seconds,

@@ -312,37 +312,81 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {}
 
-/// Evaluation buffers, made once per run.
-struct Evaluator<T: Real> {
-    ws: Workspace<T>,
+/// The rows of one batched forward pass of an evaluation.
+pub const EVAL_CHUNK: usize = 64;
+
+/// The mean loss of a network over a dataset and, when asked, its accuracy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evaluation {
+    /// The mean loss over the rows.
+    pub mean_loss: f64,
+    /// The fraction of rows classified right (see [`accuracy`]), when asked for.
+    pub accuracy: Option<f64>,
+}
+
+/// Evaluation buffers, made once per run: a batch workspace of [`EVAL_CHUNK`] columns (fewer for
+/// a smaller dataset) and one prediction.
+///
+/// An evaluation runs the rows through [`Network::forward_batch`], `EVAL_CHUNK` at a time, each
+/// layer's product one GEMM, and takes the loss and the predicted class of every row from the
+/// same outputs: one forward pass for both. The losses are summed in `f64` in row order (one
+/// fixed order, whatever the thread count), then divided by the number of rows.
+pub(crate) struct Evaluator<T: Real> {
+    batch: BatchWorkspace<T>,
     out: Vec<T>,
 }
 
 impl<T: Real> Evaluator<T> {
-    fn new(net: &Network<T>) -> Self {
-        Evaluator {
-            ws: net.workspace(),
+    /// Buffers for evaluating `net` on datasets of up to `rows` rows in one chunk (at most
+    /// [`EVAL_CHUNK`]; larger datasets take several).
+    pub(crate) fn new(net: &Network<T>, rows: usize) -> Result<Self> {
+        Ok(Evaluator {
+            batch: net.batch_workspace(rows.clamp(1, EVAL_CHUNK))?,
             out: vec![T::zero(); net.outputs()],
-        }
+        })
     }
 
-    fn mean_loss(&mut self, net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+    /// The mean loss of `net` over `data` and, for `classification`, the accuracy, from one
+    /// batched forward pass over the rows.
+    pub(crate) fn evaluate(
+        &mut self,
+        net: &Network<T>,
+        data: &Dataset<T>,
+        classification: bool,
+    ) -> Result<Evaluation> {
+        let loss = net.loss();
         let mut total = 0.0;
-        for k in 0..data.len() {
-            total += net.loss_of(&mut self.ws, data.x(k), data.y(k))?.as_f64();
-        }
-        Ok(total / data.len() as f64)
-    }
-
-    fn accuracy(&mut self, net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
         let mut right = 0usize;
-        for k in 0..data.len() {
-            net.predict_to(&mut self.ws, data.x(k), &mut self.out)?;
-            if class_of(&self.out) == class_of(data.y(k)) {
-                right += 1;
+        let capacity = self.batch.capacity();
+        let mut first = 0;
+        while first < data.len() {
+            let b = capacity.min(data.len() - first);
+            for j in 0..b {
+                let k = first + j;
+                self.batch.load(j, data.x(k), data.y(k))?;
             }
+            let outputs = net.forward_batch(&mut self.batch, b)?;
+            for j in 0..b {
+                // Row j's outputs are column j, contiguous in the column-major buffer.
+                let column = outputs.column(j);
+                let v_d = column.as_slice();
+                let y = data.y(first + j);
+                if classification {
+                    total += loss.value_and_output(v_d, y, &mut self.out)?.as_f64();
+                    if class_of(&self.out) == class_of(y) {
+                        right += 1;
+                    }
+                } else {
+                    total += loss.value(v_d, y)?.as_f64();
+                }
+            }
+            first += b;
         }
-        Ok(right as f64 / data.len() as f64)
+        let rows = data.len() as f64;
+        Ok(Evaluation {
+            mean_loss: total / rows,
+            accuracy: classification.then(|| right as f64 / rows),
+        })
     }
 }
 
@@ -381,8 +425,7 @@ pub(crate) fn check_data<T: Real>(net: &Network<T>, data: &Dataset<T>, what: &st
 /// # Errors
 /// [`Error::Data`] if the data does not fit the network.
 pub fn mean_loss<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
-    check_data(net, data, "evaluation")?;
-    Evaluator::new(net).mean_loss(net, data)
+    Ok(evaluate(net, data, false)?.mean_loss)
 }
 
 /// The fraction of samples classified right: the largest output against the largest target entry
@@ -391,8 +434,22 @@ pub fn mean_loss<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
 /// # Errors
 /// [`Error::Data`] if the data does not fit the network.
 pub fn accuracy<T: Real>(net: &Network<T>, data: &Dataset<T>) -> Result<f64> {
+    Ok(evaluate(net, data, true)?.accuracy.unwrap_or(0.0))
+}
+
+/// The mean loss of `net` over `data` and, for `classification`, its accuracy (as [`accuracy`]),
+/// from one batched forward pass over the rows, [`EVAL_CHUNK`] at a time. The losses are summed
+/// in `f64` in row order.
+///
+/// # Errors
+/// [`Error::Data`] if the data does not fit the network or is empty.
+pub fn evaluate<T: Real>(
+    net: &Network<T>,
+    data: &Dataset<T>,
+    classification: bool,
+) -> Result<Evaluation> {
     check_data(net, data, "evaluation")?;
-    Evaluator::new(net).accuracy(net, data)
+    Evaluator::new(net, data.len())?.evaluate(net, data, classification)
 }
 
 /// One step's buffers, made once per run: nothing is allocated per step.
@@ -484,8 +541,21 @@ pub fn train<T: Real>(
     } else {
         None
     };
-    let mut eval = Evaluator::new(net);
-    let mut history = History::default();
+    let rows = validation.map_or(m, |v| v.len().max(m));
+    let mut eval = Evaluator::new(net, rows)?;
+    // The history's room, reserved once (up to 65,536 epochs, so that a huge --epochs with early
+    // stopping does not reserve gigabytes; beyond that a push grows the vectors, rarely).
+    let room = cfg.epochs.min(1 << 16);
+    let mut history = History {
+        train_loss: Vec::with_capacity(room),
+        validation_loss: Vec::with_capacity(if validation.is_some() { room } else { 0 }),
+        validation_accuracy: Vec::with_capacity(if validation.is_some() && classification {
+            room
+        } else {
+            0
+        }),
+        ..History::default()
+    };
     let early_stopping = cfg.patience;
     // The best epoch so far: its score and index. With early stopping its weights are copied into
     // `kept`, allocated once here, so an improving epoch costs a copy and no allocation.
@@ -541,7 +611,7 @@ pub fn train<T: Real>(
                 stepper.apply(net, eta)?;
             }
         }
-        let train_loss = eval.mean_loss(net, train)?;
+        let train_loss = eval.evaluate(net, train, false)?.mean_loss;
         if !train_loss.is_finite() || !net.is_finite() {
             history.diverged = true;
             break;
@@ -550,10 +620,11 @@ pub fn train<T: Real>(
         history.epochs = epoch + 1;
         let mut score = train_loss;
         if let Some(v) = validation {
-            score = eval.mean_loss(net, v)?;
+            let e = eval.evaluate(net, v, classification)?;
+            score = e.mean_loss;
             history.validation_loss.push(score);
-            if classification {
-                history.validation_accuracy.push(eval.accuracy(net, v)?);
+            if let Some(a) = e.accuracy {
+                history.validation_accuracy.push(a);
             }
         }
         observer.epoch_done(restart, epoch, train_loss);
@@ -782,6 +853,68 @@ mod tests {
                 cfg,
                 "{json}"
             );
+        }
+    }
+
+    /// The batched evaluation, over chunks of 64 rows with a shorter last one, against the
+    /// per-sample forward pass: the same predicted classes, losses equal to rounding (the GEMM
+    /// adds the products in another order than the matrix-vector kernel), for both losses and
+    /// a single sigmoid output.
+    #[test]
+    fn batched_evaluation_matches_the_per_sample_pass() {
+        use backprop_network::{Activation, Loss};
+        for (loss, outputs, out_act) in [
+            (Loss::CrossEntropy, 3, Activation::Identity),
+            (Loss::Squared, 3, Activation::Sigmoid),
+            (Loss::Squared, 1, Activation::Sigmoid),
+        ] {
+            let mut net = Network::builder(4)
+                .layer(6, Activation::Tanh)
+                .layer(outputs, out_act)
+                .loss(loss)
+                .build::<f64>()
+                .unwrap();
+            for (k, p) in net.params_mut().flatten().enumerate() {
+                *p = ((k * 29 % 17) as f64 - 8.0) / 9.0;
+            }
+            let rows = 150;
+            let x: Vec<Vec<f64>> = (0..rows)
+                .map(|k| {
+                    let t = k as f64;
+                    vec![t.sin(), (0.3 * t).cos(), (t / 11.0).fract(), -0.5]
+                })
+                .collect();
+            let y: Vec<Vec<f64>> = (0..rows)
+                .map(|k| {
+                    let mut y = vec![0.0; outputs];
+                    y[k % outputs] = 1.0;
+                    if outputs == 1 {
+                        y[0] = f64::from(u8::from(k % 3 == 0));
+                    }
+                    y
+                })
+                .collect();
+            let data = Dataset::from_rows(&x, &y).unwrap();
+            let e = evaluate(&net, &data, true).unwrap();
+            let (mut ws, mut out) = (net.workspace(), vec![0.0; outputs]);
+            let (mut total, mut right) = (0.0, 0);
+            for k in 0..rows {
+                total += net.loss_of(&mut ws, data.x(k), data.y(k)).unwrap();
+                net.predict_to(&mut ws, data.x(k), &mut out).unwrap();
+                right += usize::from(class_of(&out) == class_of(data.y(k)));
+            }
+            let mean = total / rows as f64;
+            assert!(
+                (e.mean_loss - mean).abs() <= 1e-12 * mean.abs(),
+                "{loss}: {e:?} {mean}"
+            );
+            assert_eq!(e.accuracy, Some(right as f64 / rows as f64), "{loss}");
+            assert!(
+                right > 0 && right < rows,
+                "{loss}: a test that can tell: {right}"
+            );
+            assert_eq!(evaluate(&net, &data, false).unwrap().accuracy, None);
+            assert_eq!(mean_loss(&net, &data).unwrap(), e.mean_loss);
         }
     }
 
