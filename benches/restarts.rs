@@ -125,6 +125,7 @@ fn digits_restart(c: &mut Criterion) {
         sgd: setup.config.sgd.clone(),
         classification: true,
         only: None,
+        racing: None,
     };
     let mut group = c.benchmark_group("digits_restart");
     group.sample_size(10);

@@ -55,6 +55,7 @@ fn configs() -> Vec<RestartConfig> {
         },
         classification: true,
         only: None,
+        racing: None,
     };
     vec![
         base.clone(),

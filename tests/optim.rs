@@ -397,6 +397,7 @@ fn xor_needs_random_starts_and_the_best_of_several_runs() {
         sgd: sgd.clone(),
         classification: true,
         only: None,
+        racing: None,
     };
     let e = run_restarts(&lecture_net(), &data, None, &zero, &NoObserver).unwrap();
     let net = &e.runs[0].network;

@@ -371,6 +371,14 @@ pub struct RestartsArgs {
     /// model file's format, for `backprop basins` (needs --report or --html).
     #[arg(long)]
     pub keep_models: bool,
+    /// Reuse the restarts recorded for this experiment in --report FILE or its journal
+    /// (FILE.journal) and run only the missing ones; --restarts may grow.
+    #[arg(long)]
+    pub resume: bool,
+    /// Race the restarts by successive halving: at epochs/ETA^j (j = J..1) keep the best 1/ETA
+    /// of the restarts by their score (ETA 3 by default); the rest are pruned.
+    #[arg(long, value_name = "halving[:ETA]")]
+    pub racing: Option<backprop_optim::racing::Halving>,
     /// Write one self-contained HTML page: configuration, restarts, statistics, every plot, and
     /// the distinct minima with --keep-models.
     #[arg(long, value_name = "FILE")]

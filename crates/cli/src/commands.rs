@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -14,11 +16,12 @@ use crate::args::{
 };
 use crate::data::{Labeled, Task};
 use crate::datasets::BUILTINS;
+use crate::journal;
 use crate::model::{argmax, Model};
 use crate::output::write_atomic;
 use crate::plot;
 use crate::progress::Progress;
-use crate::report::{self, loss, percent, Report, RunRecord, Shard};
+use crate::report::{self, loss, percent, Best, Report, RunRecord, Shard};
 use crate::setup::{self, load_for_model, ModelData, Setup};
 
 /// A run that finished but failed (divergence, a failed gradient check): exit code 1, where
@@ -149,6 +152,7 @@ fn restart_config(setup: &Setup, restarts: usize, threads: usize) -> RestartConf
         sgd: setup.config.sgd.clone(),
         classification: setup.config.data.task == Task::Classification,
         only: None,
+        racing: None,
     }
 }
 
@@ -159,23 +163,36 @@ fn run_in_dtype(
     setup: &Setup,
     cfg: &RestartConfig,
     observer: &dyn optim::Observer,
-) -> Result<optim::Experiment<f64>> {
+    journal: Option<&journal::Journal>,
+) -> optim::Result<optim::Experiment<f64>> {
     Ok(match setup.config.dtype {
-        Dtype::F64 => optim::run_restarts(
-            &setup.template,
-            &setup.train,
-            setup.validation.as_ref(),
-            cfg,
-            observer,
-        )?,
+        Dtype::F64 => {
+            let hooks: &dyn optim::RunHooks<f64> = match journal {
+                Some(j) => j,
+                None => &optim::NoHooks,
+            };
+            optim::run_restarts_with(
+                &setup.template,
+                &setup.train,
+                setup.validation.as_ref(),
+                cfg,
+                observer,
+                hooks,
+            )?
+        }
         Dtype::F32 => {
+            let hooks: &dyn optim::RunHooks<f32> = match journal {
+                Some(j) => j,
+                None => &optim::NoHooks,
+            };
             let validation = setup.validation.as_ref().map(Dataset::cast::<f32>);
-            let e = optim::run_restarts(
+            let e = optim::run_restarts_with(
                 &setup.template.cast::<f32>(),
                 &setup.train.cast::<f32>(),
                 validation.as_ref(),
                 cfg,
                 observer,
+                hooks,
             )?;
             optim::Experiment {
                 best: e.best,
@@ -196,7 +213,7 @@ fn run_in_dtype(
 /// `backprop restarts`.
 ///
 /// # Errors
-/// Bad input; [`Failure`] when every restart diverged.
+/// Bad input; [`Failure`] when every restart diverged or a signal stopped the experiment.
 pub fn restarts(args: &RestartsArgs) -> Result<()> {
     let started = Instant::now();
     let setup = setup::setup(&args.training, args.restarts, None)?;
@@ -219,16 +236,126 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
     if args.keep_models && args.report.is_none() && args.html.is_none() {
         bail!("--keep-models keeps the networks in the report: give --report FILE (or --html FILE) too");
     }
+    if args.resume && args.report.is_none() {
+        bail!("--resume continues the experiment of --report FILE: give it");
+    }
+    if let Some(h) = args.racing {
+        if shard.is_some() {
+            bail!("--racing ranks all the restarts together at each checkpoint, a shard sees only its own: run a race on one machine (drop --shard)");
+        }
+        if args.resume {
+            bail!("--resume reruns only missing restarts, but a race decides from all of them at each checkpoint: drop --resume (a race is cheap) or --racing {h}");
+        }
+    }
+    // The journal of an experiment with a report (a race keeps none: it cannot be resumed).
+    let journal_path = args
+        .report
+        .as_deref()
+        .filter(|_| args.racing.is_none())
+        .map(journal::path_for);
+    if let Some(j) = journal_path
+        .as_deref()
+        .filter(|j| j.exists() && !args.resume)
+    {
+        bail!(
+            "{}: holds the restarts of an interrupted run: add --resume to continue it, or remove the file to start again",
+            j.display()
+        );
+    }
     // On standard error, beside the progress: standard output stays the report, as `merge`
     // prints it.
     eprintln!("{}", setup.raw.describe());
     let mut cfg = restart_config(&setup, args.restarts, args.threads);
-    cfg.only = shard.map(|s| s.restarts(args.restarts));
+    cfg.racing = args.racing;
+    let indices = shard.map_or_else(
+        || (0..args.restarts).collect(),
+        |s| s.restarts(args.restarts),
+    );
+    let mut recorded = match (&args.report, args.resume) {
+        (Some(report), true) => journal::Recorded::read(report, &setup.config, shard)?,
+        _ => journal::Recorded::default(),
+    };
+    // Only this experiment's indices; with --keep-models, only runs that kept their network.
+    recorded
+        .runs
+        .retain(|i, r| indices.contains(i) && (!args.keep_models || r.model.is_some()));
     let with_baseline = shard.is_none_or(|s| s.index == 0);
-    let runs = cfg.only.as_ref().map_or(args.restarts, Vec::len) + usize::from(with_baseline);
-    let progress = Progress::new(runs, cfg.sgd.epochs, args.training.quiet);
-    let experiment = run_in_dtype(&setup, &cfg, &progress)?;
-    let baseline = if with_baseline {
+    if !with_baseline
+        || (args.keep_models
+            && recorded
+                .baseline
+                .as_ref()
+                .is_some_and(|b| b.model.is_none()))
+    {
+        recorded.baseline = None;
+    }
+    let missing: Vec<usize> = indices
+        .iter()
+        .copied()
+        .filter(|i| !recorded.runs.contains_key(i))
+        .collect();
+    cfg.only = Some(missing.clone());
+    let run_baseline = with_baseline && recorded.baseline.is_none();
+    let progress = Progress::new(
+        missing.len(),
+        run_baseline,
+        cfg.sgd.epochs,
+        args.training.quiet,
+    );
+    if args.resume && !args.training.quiet {
+        progress.note(&format!(
+            "resumed {} restarts{} from {}; running {}",
+            recorded.runs.len(),
+            if with_baseline && !run_baseline {
+                " and the zero init"
+            } else {
+                ""
+            },
+            args.report
+                .as_deref()
+                .map_or(String::new(), |p| p.display().to_string()),
+            missing.len()
+        ));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let journal = match &journal_path {
+        Some(path) => {
+            signals(&stop)?;
+            Some(journal::Journal::open(
+                path.clone(),
+                setup.config.clone(),
+                setup.model.clone(),
+                Arc::clone(&stop),
+            )?)
+        }
+        None => None,
+    };
+    let interrupted = |finished: usize| -> anyhow::Error {
+        progress.finish();
+        if let Some(e) = journal.as_ref().and_then(journal::Journal::take_error) {
+            return e;
+        }
+        let path = journal_path
+            .as_deref()
+            .map_or(String::new(), |p| p.display().to_string());
+        Failure(format!(
+            "interrupted: {} restarts are recorded in {path}, no report written; run the same command with --resume to continue",
+            recorded.runs.len() + finished
+        ))
+        .into()
+    };
+    let experiment = match run_in_dtype(&setup, &cfg, &progress, journal.as_ref()) {
+        Err(optim::Error::Interrupted { finished }) => return Err(interrupted(finished)),
+        other => other?,
+    };
+    if let Some(e) = journal.as_ref().and_then(journal::Journal::take_error) {
+        return Err(e);
+    }
+    if stop.load(Ordering::SeqCst) {
+        return Err(interrupted(experiment.runs.len()));
+    }
+    let baseline = if run_baseline {
+        progress.start_baseline();
         // Zero weights and zero biases, whatever --bias-init says: random biases alone would
         // break the symmetry the baseline is there to show.
         let zero = RestartConfig {
@@ -238,18 +365,67 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
             threads: 1,
             ..restart_config(&setup, args.restarts, 1)
         };
-        let e = run_in_dtype(&setup, &zero, &progress)?;
-        e.runs.first().map(|r| {
-            let mut record = RunRecord::new(&r.summary, &r.history);
-            record.model = args
-                .keep_models
-                .then(|| model_file(&setup.model, &r.network));
-            record
-        })
+        let e = run_in_dtype(&setup, &zero, &progress, None).map_err(|e| match e {
+            optim::Error::Interrupted { .. } => anyhow::anyhow!("{e}"),
+            e => e.into(),
+        })?;
+        match (e.runs.first(), &journal) {
+            (Some(r), Some(j)) => {
+                let record = j.record(r);
+                j.append(&record, true)?;
+                Some(record)
+            }
+            (Some(r), None) => {
+                let mut record = RunRecord::new(&r.summary, &r.history);
+                record.model = Some(journal::model_file(&setup.model, &r.network));
+                Some(record)
+            }
+            (None, _) => None,
+        }
     } else {
-        None
+        recorded.baseline.take()
     };
     progress.finish();
+    let report = experiment_report(
+        args,
+        &setup,
+        shard,
+        &experiment,
+        recorded,
+        baseline,
+        started,
+    )?;
+    let result = finish_experiment(
+        &report,
+        args.report.as_deref(),
+        args.plot.as_deref(),
+        args.out.as_deref(),
+        args.boundary.as_deref().map(|b| (b, &setup.raw)),
+    );
+    // The report is written (a failure comes after it): the journal's runs are in it now.
+    if result.is_ok()
+        || result
+            .as_ref()
+            .is_err_and(|e| e.downcast_ref::<Failure>().is_some())
+    {
+        if let Some(j) = journal {
+            j.remove()?;
+        }
+    }
+    result
+}
+
+/// The report of the runs just run and those `recorded` before, in restart order.
+fn experiment_report(
+    args: &RestartsArgs,
+    setup: &Setup,
+    shard: Option<Shard>,
+    experiment: &optim::Experiment<f64>,
+    recorded: journal::Recorded,
+    baseline: Option<RunRecord>,
+    started: Instant,
+) -> Result<Report> {
+    // The best model carries the provenance of this run.
     let mut model = setup.model.clone();
     model.provenance = Some(crate::model::provenance(
         setup.config.seed,
@@ -257,37 +433,75 @@ pub fn restarts(args: &RestartsArgs) -> Result<()> {
         setup.config.sgd.epochs,
         data_record(&setup.raw),
     )?);
-    let mut report = Report::new(
+    let mut runs = recorded.runs;
+    for run in &experiment.runs {
+        let mut record = RunRecord::new(&run.summary, &run.history);
+        record.model = Some(journal::model_file(&setup.model, &run.network));
+        runs.insert(run.summary.index, record);
+    }
+    let mut runs: Vec<RunRecord> = runs.into_values().collect();
+    // The library's rule over every run; the best's network is in its record, or, for a run
+    // of an earlier report, in that report's best (the best of all among its runs is its best).
+    let summaries: Vec<optim::RunSummary> = runs.iter().map(RunRecord::summary).collect();
+    let best = match optim::best_of(&summaries) {
+        Some(k) => {
+            let r = &runs[k];
+            let file = match (&r.model, &recorded.best) {
+                (Some(m), _) => m.clone(),
+                (None, Some(b)) if b.restart == r.restart => b.model.clone(),
+                (None, _) => bail!(
+                    "restart {} is the best, but its network is in neither the report nor the journal",
+                    r.restart
+                ),
+            };
+            let network = Model::from_file(file, "the best model")?.network;
+            Some(Best {
+                restart: r.restart,
+                seed: r.seed,
+                model: journal::model_file(&model, &network),
+            })
+        }
+        None => None,
+    };
+    let mut baseline = baseline;
+    if !args.keep_models {
+        for r in &mut runs {
+            r.model = None;
+        }
+        if let Some(b) = baseline.as_mut() {
+            b.model = None;
+        }
+    }
+    let mut report = Report::from_records(
         setup.config.clone(),
         shard,
-        &experiment,
+        runs,
         baseline,
-        &model,
+        best,
+        model.provenance.clone(),
         started.elapsed().as_secs_f64(),
     );
-    if args.keep_models {
-        for (record, run) in report.runs.iter_mut().zip(&experiment.runs) {
-            record.model = Some(model_file(&setup.model, &run.network));
-        }
+    if let Some(h) = args.racing {
+        report.racing = Some(report::RacingRecord::of(h, &report.config, &report.runs));
     }
     report.compute_statistics(args.stats.success, args.stats.confidence)?;
     if let Some(path) = &args.html {
         crate::html::write_restarts(path, &report, &setup.raw)?;
     }
-    finish_experiment(
-        &report,
-        args.report.as_deref(),
-        args.plot.as_deref(),
-        args.out.as_deref(),
-        args.boundary.as_deref().map(|b| (b, &setup.raw)),
-    )
+    Ok(report)
 }
 
-/// `network` with `model`'s names and scalings, as a model file.
-fn model_file(model: &Model, network: &backprop_optim::Network<f64>) -> crate::model::ModelFile {
-    let mut m = model.clone();
-    m.network = network.clone();
-    m.to_file()
+/// SIGINT and SIGTERM set `stop`: the restarts in flight finish and are journaled, no new ones
+/// begin. A second signal ends the process at once (the journal holds whole lines only).
+fn signals(stop: &Arc<AtomicBool>) -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    for (signal, code) in [(SIGINT, 130), (SIGTERM, 143)] {
+        signal_hook::flag::register_conditional_shutdown(signal, code, Arc::clone(stop))
+            .context("cannot watch for signals")?;
+        signal_hook::flag::register(signal, Arc::clone(stop))
+            .context("cannot watch for signals")?;
+    }
+    Ok(())
 }
 
 /// The data as a model's provenance records it.
@@ -394,12 +608,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         } else {
             setup::preset(&args.training.data.data).refit
         };
-    let progress = Progress::new(args.restarts, cfg.sgd.epochs, args.training.quiet);
+    let progress =
+        Progress::new(args.restarts, false, cfg.sgd.epochs, args.training.quiet).without_lines();
     let mut kept = None;
     let mut too_small = None;
     let (network, history, chosen) = match from {
         None => {
-            let mut e = run_in_dtype(&setup, &cfg, &progress)?;
+            let mut e = run_in_dtype(&setup, &cfg, &progress, None)?;
             // The best restart; restart 0 (diverged) when there is none, to report it.
             let k = e.best.unwrap_or(0);
             kept = e

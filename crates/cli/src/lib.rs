@@ -33,6 +33,7 @@ pub(crate) mod commands;
 pub mod data;
 pub mod datasets;
 pub(crate) mod html;
+mod journal;
 pub mod model;
 pub(crate) mod output;
 pub(crate) mod plot;

@@ -81,6 +81,9 @@ pub struct RunRecord {
     /// Validation accuracy per epoch.
     #[serde(with = "vec_num")]
     pub validation_accuracy: Vec<f64>,
+    /// The epochs after which racing stopped the run; absent for a run to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_at: Option<usize>,
     /// The run's final network as a model file (`restarts --keep-models`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<ModelFile>,
@@ -104,8 +107,14 @@ impl RunRecord {
             train_loss: history.train_loss.clone(),
             validation_loss: history.validation_loss.clone(),
             validation_accuracy: history.validation_accuracy.clone(),
+            pruned_at: summary.pruned_at,
             model: None,
         }
+    }
+
+    /// Whether the run ran to its end (it was not pruned by racing).
+    pub fn complete(&self) -> bool {
+        self.pruned_at.is_none()
     }
 
     /// The accuracy shown: on validation when there is validation, else on training.
@@ -126,6 +135,7 @@ impl RunRecord {
             diverged: self.diverged,
             seconds: self.seconds,
             score: self.score,
+            pruned_at: self.pruned_at,
         }
     }
 
@@ -163,7 +173,7 @@ impl Spread {
     pub fn of(runs: &[RunRecord]) -> Option<Spread> {
         let mut scores: Vec<f64> = runs
             .iter()
-            .filter(|r| !r.diverged && r.score.is_finite())
+            .filter(|r| !r.diverged && r.score.is_finite() && r.complete())
             .map(|r| r.score)
             .collect();
         if scores.is_empty() {
@@ -198,6 +208,11 @@ pub struct Statistics {
     pub restarts_needed: NeededRecord,
     /// The best of `k` random restarts, `k = 1..R`.
     pub best_of_k: Vec<BestOfKRecord>,
+    /// Restarts pruned by racing, left out: their final scores are censored (unknown, and
+    /// likely worse than those that went on), so `R` counts only the restarts that ran to the
+    /// end. Absent without racing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub censored: Option<usize>,
     /// Whether `auto` chose the criterion (said in the terminal, not written: the criterion in
     /// the file is in numbers).
     #[serde(skip)]
@@ -252,7 +267,12 @@ impl Statistics {
     /// # Errors
     /// No runs, a confidence outside (0, 1), `accuracy:X` for regression.
     pub fn of(runs: &[RunRecord], criterion: Criterion, confidence: f64) -> Result<Statistics> {
-        let outcomes: Vec<Outcome> = runs.iter().map(RunRecord::outcome).collect();
+        let outcomes: Vec<Outcome> = runs
+            .iter()
+            .filter(|r| r.complete())
+            .map(RunRecord::outcome)
+            .collect();
+        let pruned = runs.len() - outcomes.len();
         let s = stats::statistics(&outcomes, criterion, confidence)?;
         Ok(Statistics {
             success: SuccessRecord {
@@ -276,6 +296,7 @@ impl Statistics {
                     p_success: b.p_success,
                 })
                 .collect(),
+            censored: (pruned > 0).then_some(pruned),
             auto: s.success.auto,
         })
     }
@@ -296,6 +317,13 @@ impl Statistics {
         let mut out = String::new();
         let s = &self.success;
         let level = percent_level(s.confidence);
+        if let Some(c) = self.censored {
+            let _ = writeln!(
+                out,
+                "statistics over the {} restarts that ran to the end: {c} pruned by racing are censored (their final scores are unknown)",
+                s.restarts
+            );
+        }
         let _ = writeln!(
             out,
             "success ({}{}): {} of {} restarts, p = {:.3}, {level} interval [{:.3}, {:.3}] (Clopper-Pearson)",
@@ -398,12 +426,56 @@ pub struct Report {
     /// files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub statistics: Option<Statistics>,
+    /// The race, with `restarts --racing`; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub racing: Option<RacingRecord>,
     /// Wall-clock seconds of the whole experiment (the longest shard after a merge).
     pub seconds: f64,
     /// How the report was made: the program, its command line, seed, SGD settings, data
     /// (absent in reports written before it was recorded).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provenance: Option<crate::model::Provenance>,
+}
+
+/// `racing`: how the restarts raced, and the compute spent against the exhaustive experiment.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct RacingRecord {
+    /// The method, as `--racing` reads it (`halving:3`).
+    pub method: String,
+    /// The checkpoints, in epochs run.
+    pub checkpoints: Vec<usize>,
+    /// Restarts pruned.
+    pub pruned: usize,
+    /// Sample-steps spent: training rows times epochs run, summed over the restarts.
+    pub sample_steps: u64,
+    /// Sample-steps of the exhaustive experiment: restarts times epochs times training rows
+    /// (an upper bound with early stopping).
+    pub exhaustive_sample_steps: u64,
+    /// `sample_steps / exhaustive_sample_steps`.
+    pub fraction: f64,
+}
+
+impl RacingRecord {
+    /// The record of `runs` raced by `halving`.
+    pub fn of(
+        halving: optim::racing::Halving,
+        config: &ExperimentConfig,
+        runs: &[RunRecord],
+    ) -> RacingRecord {
+        let rows = config.data.train_rows as u64;
+        let sample_steps = runs.iter().map(|r| r.epochs as u64 * rows).sum();
+        let exhaustive_sample_steps = (config.restarts as u64)
+            .saturating_mul(config.sgd.epochs as u64)
+            .saturating_mul(rows);
+        RacingRecord {
+            method: halving.to_string(),
+            checkpoints: halving.checkpoints(config.sgd.epochs, config.restarts),
+            pruned: runs.iter().filter(|r| !r.complete()).count(),
+            sample_steps,
+            exhaustive_sample_steps,
+            fraction: sample_steps as f64 / exhaustive_sample_steps.max(1) as f64,
+        }
+    }
 }
 
 impl Report {
@@ -431,6 +503,21 @@ impl Report {
                 model: best_model.to_file(),
             }
         });
+        let provenance = model.provenance.clone();
+        Report::from_records(config, shard, runs, baseline, best, provenance, seconds)
+    }
+
+    /// The report of the runs `runs` (in restart order) whose best is `best`, made by the run
+    /// that `provenance` describes.
+    pub fn from_records(
+        config: ExperimentConfig,
+        shard: Option<Shard>,
+        runs: Vec<RunRecord>,
+        baseline: Option<RunRecord>,
+        best: Option<Best>,
+        provenance: Option<crate::model::Provenance>,
+        seconds: f64,
+    ) -> Report {
         let spread = Spread::of(&runs);
         Report {
             format: FORMAT.to_owned(),
@@ -442,8 +529,9 @@ impl Report {
             best,
             spread,
             statistics: None,
+            racing: None,
             seconds,
-            provenance: model.provenance.clone(),
+            provenance,
         }
     }
 
@@ -584,6 +672,9 @@ impl Report {
             let _ = write!(header, "  {acc:>9}");
         }
         let _ = write!(header, "  {:>6}  {:>8}", "epochs", "diverged");
+        if self.racing.is_some() {
+            let _ = write!(header, "  {:>6}", "pruned");
+        }
         let _ = writeln!(out, "{header}");
         let best = self.best.as_ref().map(|b| b.restart);
         for r in &self.runs {
@@ -603,7 +694,12 @@ impl Report {
                 let _ = write!(out, "  {:>9}", r.accuracy().map_or("-".into(), percent));
             }
             let diverged = if r.diverged { "yes" } else { "no" };
-            let _ = writeln!(out, "  {:>6}  {diverged:>8}", r.epochs);
+            let _ = write!(out, "  {:>6}  {diverged:>8}", r.epochs);
+            if self.racing.is_some() {
+                let pruned = if r.complete() { "no" } else { "yes" };
+                let _ = write!(out, "  {pruned:>6}");
+            }
+            out.push('\n');
         }
         out
     }
@@ -654,6 +750,19 @@ impl Report {
                 );
             }
             out.push('\n');
+        }
+        if let Some(r) = &self.racing {
+            let _ = writeln!(
+                out,
+                "racing {}: checkpoints at epochs {:?}, {} of {} restarts pruned; {} sample-steps, {} of the exhaustive experiment's {}",
+                r.method,
+                r.checkpoints,
+                r.pruned,
+                self.runs.len(),
+                r.sample_steps,
+                percent(r.fraction),
+                r.exhaustive_sample_steps
+            );
         }
         let diverged: Vec<String> = self
             .runs
@@ -723,17 +832,8 @@ pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) 
         let Some(shard) = part.shard else {
             bail!("{name}: a whole report, not a shard (--shard I/N writes shards)");
         };
-        // The same data may stand at another path on another machine: the fingerprint of its
-        // numbers decides, not the path as typed.
-        let mut config = part.config.clone();
-        if config.data.fingerprint == first.config.data.fingerprint {
-            config.data.source.clone_from(&first.config.data.source);
-        }
-        if config != first.config {
-            bail!(
-                "{name}: a different experiment from {first_name} ({} differs)",
-                config_difference(&part.config, &first.config)
-            );
+        if let Some(field) = experiment_difference(&part.config, &first.config, false) {
+            bail!("{name}: a different experiment from {first_name} ({field} differs)");
         }
         if shard.count != first.shard.map_or(0, |s| s.count) {
             bail!(
@@ -809,6 +909,7 @@ pub fn merge(parts: &[(String, Report)], criterion: Criterion, confidence: f64) 
         best,
         spread,
         statistics: None,
+        racing: None,
         seconds: parts.iter().map(|(_, p)| p.seconds).fold(0.0, f64::max),
         provenance: first.provenance.clone(),
     };
@@ -862,6 +963,25 @@ pub(crate) fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
         None => {}
     }
     extras
+}
+
+/// The first field in which `part` is another experiment than `of`, or `None` for the same
+/// experiment. The same data may stand at another path on another machine: the fingerprint of
+/// its numbers decides, not the path as typed. With `any_restarts`, the number of restarts is
+/// not compared (a resumed experiment may grow).
+pub fn experiment_difference(
+    part: &ExperimentConfig,
+    of: &ExperimentConfig,
+    any_restarts: bool,
+) -> Option<String> {
+    let mut config = part.clone();
+    if config.data.fingerprint == of.data.fingerprint {
+        config.data.source.clone_from(&of.data.source);
+    }
+    if any_restarts {
+        config.restarts = of.restarts;
+    }
+    (config != *of).then(|| config_difference(&config, of))
 }
 
 /// The name of the first part of two configurations that differs.
@@ -932,8 +1052,32 @@ mod tests {
             train_loss: vec![1.0, score],
             validation_loss: Vec::new(),
             validation_accuracy: Vec::new(),
+            pruned_at: None,
             model: None,
         }
+    }
+
+    #[test]
+    fn statistics_and_spread_leave_pruned_runs_out_and_say_they_are_censored() -> Result<()> {
+        let mut runs: Vec<RunRecord> = (0..6).map(|i| run(i, 0.1 + i as f64, false)).collect();
+        // A pruned run with a low score at its checkpoint is neither the best nor counted.
+        runs[5].score = 0.01;
+        runs[5].pruned_at = Some(1);
+        let s = Statistics::of(&runs, Criterion::Within(0.1), 0.95)?;
+        assert_eq!(s.success.restarts, 5);
+        assert_eq!(s.censored, Some(1));
+        assert!(s
+            .render("training loss")
+            .contains("1 pruned by racing are censored"));
+        assert_eq!(Spread::of(&runs).map(|s| s.converged), Some(5));
+        let summaries: Vec<RunSummary> = runs.iter().map(RunRecord::summary).collect();
+        assert_eq!(optim::best_of(&summaries), Some(0));
+        runs[5].pruned_at = None;
+        assert_eq!(
+            Statistics::of(&runs, Criterion::Within(0.1), 0.95)?.censored,
+            None
+        );
+        Ok(())
     }
 
     #[test]

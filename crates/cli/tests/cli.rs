@@ -511,6 +511,7 @@ fn train_in_memory(args: &[&str]) -> optim::Run<f64> {
         sgd: s.config.sgd.clone(),
         classification: s.model.task == backprop_cli::data::Task::Classification,
         only: None,
+        racing: None,
     };
     let mut e = optim::run_restarts(
         &s.template,

@@ -27,6 +27,13 @@ pub enum Error {
     /// A name that does not parse (an initialization, order or schedule).
     #[error("{0}")]
     Parse(String),
+    /// A stop was requested ([`RunHooks::stop_requested`](crate::RunHooks::stop_requested))
+    /// before every restart began.
+    #[error("interrupted after {finished} finished restarts")]
+    Interrupted {
+        /// Restarts that finished (and were given to the hooks).
+        finished: usize,
+    },
 }
 
 /// The result type of this crate.

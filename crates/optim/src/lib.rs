@@ -47,6 +47,7 @@ mod error;
 mod gradcheck;
 mod init;
 pub mod optimizer;
+pub mod racing;
 mod restarts;
 mod sgd;
 pub mod stats;
@@ -59,8 +60,8 @@ pub use gradcheck::{gradient_check, LayerError, GRADCHECK_FLOOR};
 pub use init::{initialize, initialize_biases, standard_normal, Init};
 pub use optimizer::{Optimizer, OptimizerState};
 pub use restarts::{
-    best_of, restart_rngs, restart_seed, run_restart, run_restarts, Experiment, RestartConfig, Run,
-    RunSummary,
+    best_of, restart_rngs, restart_seed, run_restart, run_restarts, run_restarts_with, Experiment,
+    NoHooks, RestartConfig, Run, RunHooks, RunSummary,
 };
 pub use sgd::{
     accuracy, evaluate, mean_loss, train, Evaluation, History, NoObserver, Observer, Order,

@@ -6,6 +6,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
+use crate::racing::Halving;
 use crate::{
     error::invalid, initialize, initialize_biases, sgd, Dataset, Error, History, Init, Observer,
     Result, SgdConfig,
@@ -80,6 +81,10 @@ pub struct RestartConfig {
     /// Run only these restart indices (each `< restarts`), for splitting an experiment across
     /// machines; `None` runs `0..restarts`.
     pub only: Option<Vec<usize>>,
+    /// Race the restarts by successive halving ([`racing`](crate::racing)); `None` runs every
+    /// restart to the end.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub racing: Option<Halving>,
 }
 
 impl Default for RestartConfig {
@@ -93,6 +98,7 @@ impl Default for RestartConfig {
             sgd: SgdConfig::default(),
             classification: false,
             only: None,
+            racing: None,
         }
     }
 }
@@ -123,6 +129,9 @@ impl RestartConfig {
             if sorted.windows(2).any(|w| w[0] == w[1]) {
                 return Err(invalid("only", "a restart index is listed twice"));
             }
+        }
+        if let Some(h) = &self.racing {
+            h.validate()?;
         }
         self.init.validate()?;
         self.bias_init.validate()?;
@@ -168,6 +177,10 @@ pub struct RunSummary {
     /// else the final training loss (infinite when diverged).
     #[serde(with = "crate::nan_as_null")]
     pub score: f64,
+    /// The epochs after which racing stopped the run (`None` when it ran to its end): its
+    /// losses are those of that epoch, and it is never the best.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pruned_at: Option<usize>,
 }
 
 /// One restart: its summary, history and trained network.
@@ -198,14 +211,15 @@ impl<T: Real> Experiment<T> {
 }
 
 /// The position of the best of `summaries`: the lowest score (validation loss where there is a
-/// validation set, else final training loss), ties to the lowest restart index; a diverged run is
-/// never the best. `None` when every run diverged.
+/// validation set, else final training loss), ties to the lowest restart index; a diverged run or
+/// one pruned by racing is never the best. `None` when every run diverged.
 ///
 /// ```
 /// use backprop_optim::{best_of, RunSummary};
 /// let run = |index, score, diverged| RunSummary {
 ///     index, seed: 0, final_train_loss: score, final_validation_loss: None,
 ///     final_validation_accuracy: None, train_accuracy: None, epochs: 1, diverged, seconds: 0.0, score,
+///     pruned_at: None,
 /// };
 /// assert_eq!(best_of(&[run(0, 0.3, false), run(1, 0.1, true), run(2, 0.2, false), run(3, 0.2, false)]), Some(2));
 /// ```
@@ -213,7 +227,7 @@ pub fn best_of(summaries: &[RunSummary]) -> Option<usize> {
     summaries
         .iter()
         .enumerate()
-        .filter(|(_, s)| !s.diverged && !s.score.is_nan())
+        .filter(|(_, s)| !s.diverged && !s.score.is_nan() && s.pruned_at.is_none())
         .min_by(|(_, a), (_, b)| a.score.total_cmp(&b.score).then(a.index.cmp(&b.index)))
         .map(|(k, _)| k)
 }
@@ -274,6 +288,7 @@ pub fn run_restart<T: Real>(
         diverged,
         seconds: history.seconds,
         score,
+        pruned_at: None,
     };
     observer.restart_done(&summary);
     Ok(Run {
@@ -321,7 +336,68 @@ pub fn run_restarts<T: Real>(
     cfg: &RestartConfig,
     observer: &dyn Observer,
 ) -> Result<Experiment<T>> {
+    run_restarts_with(template, train, validation, cfg, observer, &NoHooks)
+}
+
+/// What the caller of [`run_restarts_with`] is given as the restarts run, and asked, from the
+/// worker threads.
+pub trait RunHooks<T: Real>: Sync {
+    /// Restart `run` finished (with its history and network): for example, record it on disk
+    /// before the experiment ends. Called once a run, in the order runs finish.
+    fn run_done(&self, run: &Run<T>) {
+        let _ = run;
+    }
+
+    /// Checked before each restart begins: `true` leaves the restarts not yet begun unrun; those
+    /// in flight finish (and are given to [`run_done`](RunHooks::run_done)), then the experiment
+    /// ends with [`Error::Interrupted`].
+    fn stop_requested(&self) -> bool {
+        false
+    }
+}
+
+/// Hooks that record nothing and never stop.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHooks;
+
+impl<T: Real> RunHooks<T> for NoHooks {}
+
+/// [`run_restarts`] with `hooks`: each finished run is given to [`RunHooks::run_done`], and
+/// [`RunHooks::stop_requested`] can end the experiment early. With `cfg.racing`, the restarts
+/// race ([`racing`](crate::racing)); the hooks are then given every run, pruned ones too, and
+/// a stop is not asked for (a race ranks all its restarts together).
+///
+/// # Errors
+/// As [`run_restarts`]; [`Error::Interrupted`] when a stop was requested before every restart
+/// began.
+pub fn run_restarts_with<T: Real>(
+    template: &Network<T>,
+    train: &Dataset<T>,
+    validation: Option<&Dataset<T>>,
+    cfg: &RestartConfig,
+    observer: &dyn Observer,
+    hooks: &dyn RunHooks<T>,
+) -> Result<Experiment<T>> {
     cfg.validate()?;
+    let runs = if let Some(halving) = cfg.racing {
+        crate::racing::run_race(template, train, validation, cfg, halving, observer, hooks)?
+    } else {
+        run_all(template, train, validation, cfg, observer, hooks)?
+    };
+    let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary.clone()).collect();
+    let best = best_of(&summaries);
+    Ok(Experiment { runs, best })
+}
+
+/// Every restart of `cfg` to its end, on a pool of `cfg.threads`.
+fn run_all<T: Real>(
+    template: &Network<T>,
+    train: &Dataset<T>,
+    validation: Option<&Dataset<T>>,
+    cfg: &RestartConfig,
+    observer: &dyn Observer,
+    hooks: &dyn RunHooks<T>,
+) -> Result<Vec<Run<T>>> {
     let indices = cfg.indices();
     // Never more threads than runs: a thread without a restart would only cost its start-up.
     let threads = match cfg.threads {
@@ -332,20 +408,29 @@ pub fn run_restarts<T: Real>(
         .num_threads(threads)
         .build()
         .map_err(|e| Error::ThreadPool(e.to_string()))?;
-    let runs: Vec<Result<Run<T>>> = pool.install(|| {
+    let runs: Vec<Option<Result<Run<T>>>> = pool.install(|| {
         indices
             .par_iter()
             // One restart a job: a thread that runs out of work can take any restart not yet
             // begun, so the threads end at most one restart apart (rayon would otherwise run
             // several restarts as one job that no other thread can share).
             .with_max_len(1)
-            .map(|&i| run_restart(template, train, validation, cfg, i, observer))
+            .map(|&i| {
+                if hooks.stop_requested() {
+                    return None;
+                }
+                let run = run_restart(template, train, validation, cfg, i, observer);
+                if let Ok(run) = &run {
+                    hooks.run_done(run);
+                }
+                Some(run)
+            })
             .collect()
     });
-    let runs = runs.into_iter().collect::<Result<Vec<_>>>()?;
-    let summaries: Vec<RunSummary> = runs.iter().map(|r| r.summary.clone()).collect();
-    let best = best_of(&summaries);
-    Ok(Experiment { runs, best })
+    let finished = runs.iter().filter(|r| matches!(r, Some(Ok(_)))).count();
+    runs.into_iter()
+        .map(|r| r.ok_or(Error::Interrupted { finished }))
+        .collect::<Result<Result<Vec<_>>>>()?
 }
 
 #[cfg(test)]
@@ -358,6 +443,56 @@ mod tests {
         assert_eq!(restart_seed(0, 0), 0xE220_A839_7B1D_CDAF);
         assert_eq!(restart_seed(0, 1), 0x6E78_9E6A_A1B9_65F4);
         assert_eq!(restart_seed(0, 2), 0x06C4_5D18_8009_454F);
+    }
+
+    #[test]
+    fn hooks_see_every_finished_run_and_a_stop_leaves_the_rest_unrun() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Mutex;
+        struct StopAfter(usize, AtomicUsize, Mutex<Vec<usize>>);
+        impl RunHooks<f64> for StopAfter {
+            fn run_done(&self, run: &Run<f64>) {
+                self.1.fetch_add(1, Ordering::SeqCst);
+                self.2.lock().unwrap().push(run.summary.index);
+            }
+            fn stop_requested(&self) -> bool {
+                self.1.load(Ordering::SeqCst) >= self.0
+            }
+        }
+        let xor = Dataset::from_rows(
+            &[
+                vec![0.0, 0.0],
+                vec![0.0, 1.0],
+                vec![1.0, 0.0],
+                vec![1.0, 1.0],
+            ],
+            &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
+        )
+        .unwrap();
+        let net = Network::builder(2)
+            .layer(2, backprop_network::Activation::Tanh)
+            .layer(1, backprop_network::Activation::Sigmoid)
+            .build()
+            .unwrap();
+        let cfg = RestartConfig {
+            restarts: 6,
+            threads: 1,
+            sgd: SgdConfig {
+                epochs: 5,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let hooks = StopAfter(2, AtomicUsize::new(0), Mutex::new(Vec::new()));
+        match run_restarts_with(&net, &xor, None, &cfg, &crate::NoObserver, &hooks) {
+            Err(Error::Interrupted { finished: 2 }) => {}
+            other => panic!("{:?}", other.map(|e| e.runs.len())),
+        }
+        assert_eq!(*hooks.2.lock().unwrap(), vec![0, 1]);
+        let all = StopAfter(usize::MAX, AtomicUsize::new(0), Mutex::new(Vec::new()));
+        let e = run_restarts_with(&net, &xor, None, &cfg, &crate::NoObserver, &all).unwrap();
+        assert_eq!(e.runs.len(), 6);
+        assert_eq!(all.1.load(Ordering::SeqCst), 6);
     }
 
     #[test]

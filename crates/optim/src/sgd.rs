@@ -296,6 +296,14 @@ pub trait Observer: Sync {
     fn restart_done(&self, summary: &crate::RunSummary) {
         let _ = summary;
     }
+
+    /// Whether restart `restart` goes on after epoch `epoch` (from 0), whose score (validation
+    /// loss with a validation set, else training loss) is `score`: `false` stops the run there,
+    /// as if `epoch + 1` epochs had been asked for. Racing prunes runs with it; the default goes on.
+    fn proceed(&self, restart: usize, epoch: usize, score: f64) -> bool {
+        let _ = (restart, epoch, score);
+        true
+    }
 }
 
 /// An observer that ignores everything.
@@ -630,6 +638,9 @@ pub fn train<T: Real>(
             if epoch - best_epoch >= patience {
                 break;
             }
+        }
+        if !observer.proceed(restart, epoch, score) {
+            break;
         }
     }
     if let Some((_, epoch)) = best {
