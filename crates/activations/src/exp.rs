@@ -87,7 +87,8 @@ pub(crate) fn expm1_f64(x: f64) -> f64 {
     let p17 = p13 + r4 * p47;
     let p813 = p811 + r4 * p1213;
     let q = p17 + r8 * p813;
-    // exp(x) - 1 = 2^n (exp(r) - 1) + (2^n - 1): the product is exact, `2^n - 1` too (n <= 53).
+    // exp(x) - 1 = 2^n (exp(r) - 1) + (2^n - 1): the product is exact, and so is `2^n - 1` for
+    // n <= 53; above (x > 36.7), `2^n - 1` rounds to `2^n`, far below the result's last bit.
     let s = f64::from_bits(((n + 1023) as u64) << 52);
     s * q + (s - 1.0)
 }

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -148,11 +148,28 @@ impl Journal {
         model: Model,
         stop: Arc<AtomicBool>,
     ) -> Result<Journal> {
-        let file = OpenOptions::new()
+        let mut file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&path)
             .with_context(|| format!("{}: cannot write the journal", path.display()))?;
+        // A line cut short by a kill has no newline at its end: end it, so that the next record
+        // starts a line of its own instead of being read as part of the broken one.
+        let cut_short = || -> std::io::Result<bool> {
+            let len = file.metadata()?.len();
+            if len == 0 {
+                return Ok(false);
+            }
+            let mut last = [0u8];
+            (&file).seek(SeekFrom::Start(len - 1))?;
+            (&file).read_exact(&mut last)?;
+            Ok(last[0] != b'\n')
+        };
+        if cut_short().with_context(|| format!("{}: cannot read the journal", path.display()))? {
+            file.write_all(b"\n")
+                .with_context(|| format!("{}: cannot write the journal", path.display()))?;
+        }
         Ok(Journal {
             path,
             file: Mutex::new(file),

@@ -320,7 +320,7 @@ impl Statistics {
         if let Some(c) = self.censored {
             let _ = writeln!(
                 out,
-                "statistics over the {} restarts that ran to the end: {c} pruned by racing are censored (their final scores are unknown)",
+                "statistics over the {} restarts that ran to the end: {c} pruned by racing are censored (their final scores are unknown; the restarts that ran on were the best at every checkpoint, so p and the restarts needed lean optimistic)",
                 s.restarts
             );
         }

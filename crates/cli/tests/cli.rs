@@ -12,85 +12,8 @@ use backprop_optim as optim;
 use clap::Parser;
 use serde_json::Value;
 
-/// What a run of the binary left.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn backprop(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_backprop"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: out.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-/// Runs a command that must succeed.
-fn ok(dir: &Path, args: &[&str]) -> Run {
-    let run = backprop(dir, args);
-    assert_eq!(run.code, 0, "{args:?} failed: {}", run.stderr);
-    run
-}
-
-/// Runs a command on bad input: exit code 2, one line on stderr containing `message`, no panic.
-fn bad(dir: &Path, args: &[&str], message: &str) {
-    let run = backprop(dir, args);
-    assert_eq!(run.code, 2, "{args:?}: {run:?}");
-    assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
-    assert_eq!(
-        run.stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: {}",
-        run.stderr
-    );
-    assert!(
-        run.stderr.contains(message),
-        "{args:?}: expected {message:?} in {:?}",
-        run.stderr
-    );
-}
-
-fn temp() -> tempfile::TempDir {
-    tempfile::tempdir().expect("a temporary directory")
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write a test file");
-    path
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("the file exists"))
-        .expect("valid JSON")
-}
-
-/// The value without any "seconds" field nor command line ("command" in a provenance), the only
-/// things allowed to differ between two runs.
-fn without_timings(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| k.as_str() != "seconds" && k.as_str() != "command")
-                .map(|(k, v)| (k.clone(), without_timings(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(without_timings).collect()),
-        other => other.clone(),
-    }
-}
-
-fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
-    args.iter().chain(more).copied().collect()
-}
+mod common;
+use common::{backprop, bad, json, ok, temp, with, without_timings, write};
 
 #[test]
 fn datasets_lists_every_builtin() {

@@ -2,30 +2,9 @@
 //! the tables and the plots inline, checked as text here (the browser test renders it).
 
 use std::path::Path;
-use std::process::Command;
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stderr: String,
-}
-
-fn backprop(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_backprop"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: out.status.code().expect("an exit code, not a signal"),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(dir: &Path, args: &[&str]) {
-    let run = backprop(dir, args);
-    assert_eq!(run.code, 0, "{args:?} failed: {}", run.stderr);
-}
+mod common;
+use common::{backprop, ok};
 
 /// The page at `path`, checked to be one self-contained file.
 fn page(path: &Path) -> String {

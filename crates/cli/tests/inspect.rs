@@ -2,55 +2,13 @@
 //! `trace`, their numbers against the library's own.
 
 use std::path::Path;
-use std::process::Command;
 
 use backprop_cli::model::Model;
 use backprop_cli::setup::{load_for_model, ModelData};
 use serde_json::Value;
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn backprop(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_backprop"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: out.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(dir: &Path, args: &[&str]) -> Run {
-    let run = backprop(dir, args);
-    assert_eq!(run.code, 0, "{args:?} failed: {}", run.stderr);
-    run
-}
-
-/// Bad input: exit code 2, one line on stderr containing `message`, no panic.
-fn bad(dir: &Path, args: &[&str], message: &str) {
-    let run = backprop(dir, args);
-    assert_eq!(run.code, 2, "{args:?}: {run:?}");
-    assert!(!run.stderr.contains("panicked"), "{args:?}: {}", run.stderr);
-    assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains(message),
-        "{args:?}: expected {message:?} in {:?}",
-        run.stderr
-    );
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("the file exists"))
-        .expect("valid JSON")
-}
+mod common;
+use common::{bad, json, ok};
 
 /// The CSV of `basins --csv` as header-keyed rows.
 fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {

@@ -7,56 +7,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// What a run of the binary left.
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn backprop(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_backprop"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("the binary runs");
-    Run {
-        code: out.status.code().expect("an exit code, not a signal"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn ok(dir: &Path, args: &[&str]) -> Run {
-    let run = backprop(dir, args);
-    assert_eq!(run.code, 0, "{args:?} failed: {}", run.stderr);
-    run
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).expect("the file exists"))
-        .expect("valid JSON")
-}
-
-/// The value without its timings ("seconds") and the command line in the best model's
-/// provenance (a resume is run with another one): all that may differ between two runs.
-fn without_timings(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, _)| k.as_str() != "seconds" && k.as_str() != "command")
-                .map(|(k, v)| (k.clone(), without_timings(v)))
-                .collect(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(without_timings).collect()),
-        other => other.clone(),
-    }
-}
-
-fn with<'a>(args: &[&'a str], more: &[&'a str]) -> Vec<&'a str> {
-    args.iter().chain(more).copied().collect()
-}
+mod common;
+use common::{backprop, json, ok, with, without_timings};
 
 /// The restart indices of the progress lines of a log ("restart 5: score ...").
 fn logged_restarts(stderr: &str) -> Vec<usize> {

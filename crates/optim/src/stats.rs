@@ -62,7 +62,8 @@ impl Criterion {
     /// [`AUTO_GAP`] (one decade), the restarts below the gap succeed: `loss:X` with `X` the
     /// geometric mean of the two scores beside the gap, so that `X` printed with a few digits
     /// still separates them. Otherwise [`AUTO_FALLBACK`], `within:0.1`. Scores at or below 0
-    /// count as the smallest positive `f64` on the log scale.
+    /// count as a thousandth of the smallest positive score on the log scale (so that runs at
+    /// exactly 0 and runs at 1e-20 are not split by a gap of hundreds of decades).
     ///
     /// Near zero loss a relative rule misleads (1.1 times 1.9e-4 leaves out a run at 2.2e-4 of
     /// the same minimum); restarts that found different minima differ by factors, not by
@@ -71,10 +72,19 @@ impl Criterion {
         if self != Criterion::Auto {
             return self;
         }
+        let smallest = scores
+            .iter()
+            .filter(|s| s.is_finite() && **s > 0.0)
+            .fold(f64::INFINITY, |a, &b| a.min(b));
+        let floor = if smallest.is_finite() {
+            smallest * 1e-3
+        } else {
+            1.0
+        };
         let mut logs: Vec<f64> = scores
             .iter()
             .filter(|s| s.is_finite())
-            .map(|&s| s.max(f64::MIN_POSITIVE).ln())
+            .map(|&s| s.max(floor).ln())
             .collect();
         logs.sort_by(f64::total_cmp);
         let gap = logs

@@ -1,5 +1,7 @@
-//! Adam (Kingma and Ba 2015) and AdamW (Loshchilov and Hutter 2019), as PyTorch's `torch.optim.Adam`
-//! and `AdamW` compute them.
+//! Adam (Kingma and Ba 2015) and AdamW (Loshchilov and Hutter 2019), with the formulas of PyTorch's
+//! `torch.optim.Adam` and `AdamW`. Two differences from PyTorch: weight decay acts on the weights
+//! only, never on the biases (PyTorch decays every parameter it is given), and the first moment is
+//! `b1 m + (1 - b1) g` as written, where PyTorch's `lerp` may round its last bit otherwise.
 
 use backprop_linalg::Real;
 use backprop_network::{Gradients, Network};
