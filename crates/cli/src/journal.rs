@@ -154,22 +154,8 @@ impl Journal {
             .read(true)
             .open(&path)
             .with_context(|| format!("{}: cannot write the journal", path.display()))?;
-        // A line cut short by a kill has no newline at its end: end it, so that the next record
-        // starts a line of its own instead of being read as part of the broken one.
-        let cut_short = || -> std::io::Result<bool> {
-            let len = file.metadata()?.len();
-            if len == 0 {
-                return Ok(false);
-            }
-            let mut last = [0u8];
-            (&file).seek(SeekFrom::Start(len - 1))?;
-            (&file).read_exact(&mut last)?;
-            Ok(last[0] != b'\n')
-        };
-        if cut_short().with_context(|| format!("{}: cannot read the journal", path.display()))? {
-            file.write_all(b"\n")
-                .with_context(|| format!("{}: cannot write the journal", path.display()))?;
-        }
+        end_cut_line(&mut file)
+            .with_context(|| format!("{}: cannot mend the journal", path.display()))?;
         Ok(Journal {
             path,
             file: Mutex::new(file),
@@ -246,4 +232,50 @@ pub fn model_file(model: &Model, network: &Network<f64>) -> ModelFile {
     let mut m = model.clone();
     m.network = network.clone();
     m.to_file()
+}
+
+/// Ends a last line cut short by a kill (no newline at its end), so that the next record appended
+/// starts a line of its own instead of being read as part of the broken one; a file that is empty
+/// or ends its last line is left as it is.
+fn end_cut_line(file: &mut File) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] != b'\n' {
+        file.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mended(text: &str) -> String {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("r.json.journal");
+        std::fs::write(&path, text).expect("write");
+        let mut file = OpenOptions::new()
+            .append(true)
+            .read(true)
+            .open(&path)
+            .expect("open");
+        end_cut_line(&mut file).expect("mend");
+        file.write_all(b"{\"next\": 1}\n").expect("append");
+        std::fs::read_to_string(&path).expect("read")
+    }
+
+    #[test]
+    fn a_line_cut_short_is_ended_before_the_next_record() {
+        assert_eq!(
+            mended("{\"a\": 1}\n{\"b\""),
+            "{\"a\": 1}\n{\"b\"\n{\"next\": 1}\n"
+        );
+        assert_eq!(mended("{\"a\": 1}\n"), "{\"a\": 1}\n{\"next\": 1}\n");
+        assert_eq!(mended(""), "{\"next\": 1}\n");
+    }
 }
