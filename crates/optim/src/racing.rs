@@ -322,16 +322,7 @@ mod tests {
     use backprop_network::Activation;
 
     fn xor_race(threads: usize, racing: Option<Halving>) -> crate::Experiment<f64> {
-        let xor = Dataset::from_rows(
-            &[
-                vec![0.0, 0.0],
-                vec![0.0, 1.0],
-                vec![1.0, 0.0],
-                vec![1.0, 1.0],
-            ],
-            &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
-        )
-        .unwrap();
+        let xor = crate::data::xor();
         let net = Network::builder(2)
             .layer(3, Activation::Tanh)
             .layer(1, Activation::Sigmoid)

@@ -459,16 +459,7 @@ mod tests {
                 self.1.load(Ordering::SeqCst) >= self.0
             }
         }
-        let xor = Dataset::from_rows(
-            &[
-                vec![0.0, 0.0],
-                vec![0.0, 1.0],
-                vec![1.0, 0.0],
-                vec![1.0, 1.0],
-            ],
-            &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
-        )
-        .unwrap();
+        let xor = crate::data::xor();
         let net = Network::builder(2)
             .layer(2, backprop_network::Activation::Tanh)
             .layer(1, backprop_network::Activation::Sigmoid)
