@@ -176,6 +176,21 @@ impl<T: Real> Dataset<T> {
     }
 }
 
+/// The lecture's XOR as a dataset, for the unit tests of the crate.
+#[cfg(test)]
+pub(crate) fn xor() -> Dataset<f64> {
+    Dataset::from_rows(
+        &[
+            vec![0.0, 0.0],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![1.0, 1.0],
+        ],
+        &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
+    )
+    .expect("four rows of two inputs and one target")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,19 +228,4 @@ mod tests {
         assert!(data(5).split(1.0, 0).is_err());
         assert!(data(5).split(f64::NAN, 0).is_err());
     }
-}
-
-/// The lecture's XOR as a dataset, for the unit tests of the crate.
-#[cfg(test)]
-pub(crate) fn xor() -> Dataset<f64> {
-    Dataset::from_rows(
-        &[
-            vec![0.0, 0.0],
-            vec![0.0, 1.0],
-            vec![1.0, 0.0],
-            vec![1.0, 1.0],
-        ],
-        &[vec![0.0], vec![1.0], vec![1.0], vec![0.0]],
-    )
-    .expect("four rows of two inputs and one target")
 }
