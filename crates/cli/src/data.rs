@@ -236,6 +236,367 @@ impl<R: Read> Read for Scanned<R> {
 /// A gzip stream starts with these two bytes.
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
+/// The UTF-8 byte order mark some programs write at the start of a text file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
+/// The bytes the fast reader reads at a time (the buffer grows for a longer line).
+const BLOCK: usize = 1 << 20;
+
+/// The header of a table, from the fields of its first line that is not blank.
+///
+/// # Errors
+/// A name that is not UTF-8, empty or given twice; all names numbers (without `no_header`).
+fn header_of(
+    fields: &[&[u8]],
+    source: &str,
+    first_line: u64,
+    options: &ReadOptions,
+) -> Result<Vec<String>> {
+    if options.no_header {
+        return Ok((0..fields.len()).map(|k| format!("c{k}")).collect());
+    }
+    let mut header = Vec::with_capacity(fields.len());
+    for (k, field) in fields.iter().enumerate() {
+        let name = std::str::from_utf8(field.trim_ascii())
+            .map_err(|_| anyhow::anyhow!("{source}:{first_line}:{}: not UTF-8 text", k + 1))?;
+        header.push(name.strip_prefix('\u{feff}').unwrap_or(name).to_owned());
+    }
+    for (k, name) in header.iter().enumerate() {
+        if name.is_empty() {
+            bail!(
+                "{source}:{first_line}:{}: column {} has no name",
+                k + 1,
+                k + 1
+            );
+        }
+        if let Some(first) = header[..k].iter().position(|h| h == name) {
+            bail!(
+                "{source}:{first_line}:{}: column name {name:?} appears twice (also column {})",
+                k + 1,
+                first + 1
+            );
+        }
+    }
+    if header.iter().all(|h| parse_number(h.as_bytes()).is_some()) {
+        bail!(
+            "{source}:{first_line}: the header row is all numbers ({}): if the file has no \
+             header, give --no-header (the columns are then named c0, c1, ...)",
+            list(&header)
+        );
+    }
+    Ok(header)
+}
+
+/// The rows of a table being read, and the rule for a field that both readers (the fast one and
+/// the csv crate's) share: how a field becomes a number, or text.
+struct Rows<'a> {
+    source: &'a str,
+    header: Vec<String>,
+    /// The line of the header (of the first row with `no_header`).
+    first_line: u64,
+    columns: Vec<Column>,
+    numbers: Vec<f64>,
+    lines: Vec<u64>,
+}
+
+impl<'a> Rows<'a> {
+    fn new(source: &'a str, header: Vec<String>, first_line: u64, options: &ReadOptions) -> Self {
+        let columns = header
+            .iter()
+            .map(|h| Column {
+                text: options.text.contains(h).then(Vec::new),
+                bad: None,
+            })
+            .collect();
+        Rows {
+            source,
+            header,
+            first_line,
+            columns,
+            numbers: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.header.len()
+    }
+
+    /// Field `c` of row `r` (the last row begun), on line `line`: its number goes to `numbers`,
+    /// and its text to the column's text when the column has text.
+    fn field(&mut self, r: usize, line: u64, c: usize, field: &[u8]) -> Result<()> {
+        let source = self.source;
+        let field = field.trim_ascii();
+        let x = parse_number(field);
+        self.numbers.push(x.unwrap_or(f64::NAN));
+        let column = &mut self.columns[c];
+        if x.is_none() && column.bad.is_none() {
+            let text = std::str::from_utf8(field)
+                .map_err(|_| anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1))?;
+            column.bad = Some((r, text.to_owned()));
+            if column.text.is_none() {
+                // Earlier rows were numbers: their shortest decimals.
+                let w = self.header.len();
+                let numbers = &self.numbers;
+                column.text = Some((0..r).map(|k| format!("{}", numbers[k * w + c])).collect());
+            }
+        }
+        if let Some(text) = &mut column.text {
+            let s = std::str::from_utf8(field)
+                .map_err(|_| anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1))?;
+            text.push(s.to_owned());
+        }
+        Ok(())
+    }
+
+    /// A record of the csv crate as a row on line `line`.
+    fn record(&mut self, line: u64, record: &csv::ByteRecord) -> Result<()> {
+        let width = self.width();
+        if record.len() != width {
+            bail!(
+                "{}:{line}:{}: the row has {}, the header has {width}",
+                self.source,
+                record.len().min(width) + 1,
+                count(record.len(), "field", "fields"),
+            );
+        }
+        let r = self.lines.len();
+        self.lines.push(line);
+        for (c, field) in record.iter().enumerate() {
+            self.field(r, line, c, field)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self, delimiter: u8, options: &ReadOptions) -> Result<Table> {
+        if self.lines.is_empty() {
+            bail!(
+                "{}:{}: no data rows after the header",
+                self.source,
+                self.first_line + 1
+            );
+        }
+        self.numbers.shrink_to_fit();
+        Ok(Table {
+            source: self.source.to_owned(),
+            header: self.header,
+            delimiter,
+            delimiter_detected: options.delimiter.is_none(),
+            lines: self.lines,
+            numbers: self.numbers,
+            columns: self.columns,
+        })
+    }
+}
+
+/// What the fast reader made of a line.
+enum Line {
+    /// A row, added to the table.
+    Row,
+    /// A line of nothing but blanks: not a row.
+    Blank,
+    /// A line the fast reader leaves to the csv crate (a wrong number of fields).
+    Unusual,
+}
+
+/// The fast reader's state for one table: the rows, and per row reused buffers.
+struct Fast<'a> {
+    rows: Rows<'a>,
+    delimiter: u8,
+    /// Per column: its fields may be parsed as plain decimals (the column has no text).
+    plain: Vec<bool>,
+    /// The numbers of the row being read.
+    row: Vec<f64>,
+    /// The fields of the row being read that take the general rule: (column, start, end).
+    other: Vec<(usize, usize, usize)>,
+}
+
+impl Fast<'_> {
+    /// Reads `line` (without its line end), line number `n`, as a row.
+    fn line(&mut self, line: &[u8], n: u64) -> Result<Line> {
+        let width = self.rows.width();
+        let d = self.delimiter;
+        self.other.clear();
+        let mut i = 0;
+        for c in 0..width {
+            let start = i;
+            let mut done = false;
+            if self.plain[c] {
+                if let Some((x, end)) = plain_decimal(line, i) {
+                    if end == line.len() || line[end] == d {
+                        self.row[c] = x;
+                        i = end;
+                        done = true;
+                    }
+                }
+            }
+            if !done {
+                let end = memchr::memchr(d, &line[start..]).map_or(line.len(), |k| start + k);
+                if c == 0 && end == line.len() && line.trim_ascii().is_empty() {
+                    return Ok(Line::Blank);
+                }
+                self.other.push((c, start, end));
+                i = end;
+            }
+            if c + 1 < width {
+                if i == line.len() {
+                    return Ok(Line::Unusual); // too few fields
+                }
+                i += 1;
+            }
+        }
+        if i != line.len() {
+            return Ok(Line::Unusual); // too many fields
+        }
+        let r = self.rows.lines.len();
+        self.rows.lines.push(n);
+        if self.other.is_empty() {
+            self.rows.numbers.extend_from_slice(&self.row);
+            return Ok(Line::Row);
+        }
+        let mut next = 0;
+        for c in 0..width {
+            match self.other.get(next) {
+                Some(&(oc, start, end)) if oc == c => {
+                    next += 1;
+                    self.rows.field(r, n, c, &line[start..end])?;
+                    self.plain[c] = self.rows.columns[c].text.is_none();
+                }
+                _ => self.rows.numbers.push(self.row[c]),
+            }
+        }
+        Ok(Line::Row)
+    }
+}
+
+/// `10^k` for `k` in `0..=22`: exact as `f64`.
+const POWERS_OF_TEN: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
+/// A plain decimal at `line[i..]`: `-?d+(.d+)?` of at most 19 digits whose digits as an integer
+/// `m` are at most `2^53`, with at most 22 after the point, and where it ends. Then `m` and
+/// `10^k` are exact as `f64` and their quotient is rounded once, exactly, as [`parse_number`]
+/// rounds; `None` for anything else, which is left to [`parse_number`].
+fn plain_decimal(line: &[u8], mut i: usize) -> Option<(f64, usize)> {
+    let negative = line.get(i) == Some(&b'-');
+    i += usize::from(negative);
+    let start = i;
+    let mut m: u64 = 0;
+    while let Some(&b) = line.get(i) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        m = m.wrapping_mul(10).wrapping_add(u64::from(digit));
+        i += 1;
+    }
+    let whole = i - start;
+    let mut fraction = 0;
+    if line.get(i) == Some(&b'.') {
+        i += 1;
+        let point = i;
+        while let Some(&b) = line.get(i) {
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 {
+                break;
+            }
+            m = m.wrapping_mul(10).wrapping_add(u64::from(digit));
+            i += 1;
+        }
+        fraction = i - point;
+        if fraction == 0 {
+            return None;
+        }
+    }
+    if whole == 0 || whole + fraction > 19 || fraction > 22 || m > 1 << 53 {
+        return None;
+    }
+    let x = m as f64 / POWERS_OF_TEN[fraction];
+    Some((if negative { -x } else { x }, i))
+}
+
+/// A block reader over a stream: whole lines from a buffer refilled from `inner`.
+struct Blocks<R> {
+    inner: R,
+    buf: Vec<u8>,
+    /// The first byte not yet consumed.
+    pos: usize,
+    /// The end of the bytes read.
+    end: usize,
+    eof: bool,
+}
+
+impl<R: Read> Blocks<R> {
+    /// Moves the bytes not consumed to the front and reads more after them (a larger buffer when
+    /// they fill it); false at the end of the stream.
+    fn refill(&mut self, source: &str) -> Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        if self.end == self.buf.len() {
+            self.buf.resize(2 * self.buf.len(), 0);
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.end..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(false);
+                }
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(read_error(source, &e)),
+            }
+        }
+    }
+
+    /// The next line: its start and end (before its line end) in `buf`, and the start of the
+    /// line after it; `None` at the end of the stream. The last line may lack its `\n`.
+    fn next_line(&mut self, source: &str) -> Result<Option<(usize, usize, usize)>> {
+        let mut searched = 0;
+        loop {
+            let from = self.pos + searched;
+            if let Some(k) = memchr::memchr(b'\n', &self.buf[from..self.end]) {
+                let start = self.pos;
+                return Ok(Some((start, from + k, from + k + 1)));
+            }
+            searched = self.end - self.pos;
+            if !self.refill(source)? {
+                if self.pos == self.end {
+                    return Ok(None);
+                }
+                return Ok(Some((self.pos, self.end, self.end)));
+            }
+        }
+    }
+
+    /// The bytes not yet consumed, then the rest of the stream.
+    fn rest(self, prefix: &[u8]) -> std::io::Chain<std::io::Cursor<Vec<u8>>, R> {
+        let mut head = Vec::with_capacity(prefix.len() + self.end - self.pos);
+        head.extend_from_slice(prefix);
+        head.extend_from_slice(&self.buf[self.pos..self.end]);
+        std::io::Cursor::new(head).chain(self.inner)
+    }
+}
+
+/// Where a line stops being one the fast reader takes whole: its first quote or carriage return
+/// that is not the `\r` of a `\r\n`: `Some(end)`, the end of the line without a final `\r`, when
+/// there is none; `None` when there is.
+fn plain_line(line: &[u8]) -> Option<usize> {
+    match memchr::memchr2(b'"', b'\r', line) {
+        None => Some(line.len()),
+        Some(k) if line[k] == b'\r' && k + 1 == line.len() => Some(k),
+        Some(_) => None,
+    }
+}
+
 impl Table {
     /// Reads a CSV file (gzip-compressed or not, told by its first bytes); `-` is standard input.
     ///
@@ -252,6 +613,10 @@ impl Table {
 
     /// Reads CSV text, gzip-compressed or not, from `reader`; errors name `source`.
     ///
+    /// Lines without quotes are split and their numbers parsed by a fast reader; from the first
+    /// line with a quote (or a lone `\r`, or the wrong number of fields) on, the csv crate reads
+    /// the rest. Both give the same table and the same errors.
+    ///
     /// # Errors
     /// An empty file, a header without names or with a name twice, a header of numbers (without
     /// `no_header`), a ragged row, a quote never closed, text that is not UTF-8, no data rows.
@@ -262,33 +627,139 @@ impl Table {
             .with_context(|| format!("{source}: cannot read"))?;
         if head.starts_with(&GZIP_MAGIC) {
             let gz = flate2::bufread::MultiGzDecoder::new(reader);
-            return Table::read_plain(
-                std::io::BufReader::with_capacity(1 << 16, gz),
-                source,
-                options,
-            );
+            return Table::read_plain(gz, source, options, BLOCK);
         }
-        Table::read_plain(reader, source, options)
+        Table::read_plain(reader, source, options, BLOCK)
     }
 
-    fn read_plain<R: std::io::BufRead>(
-        mut reader: R,
+    /// Reads CSV text from `reader` with the fast reader, in blocks of `block` bytes, handing
+    /// over to [`read_general`](Self::read_general) where it cannot go on.
+    fn read_plain<R: Read>(
+        reader: R,
         source: &str,
         options: &ReadOptions,
+        block: usize,
     ) -> Result<Table> {
-        let head = reader.fill_buf().map_err(|e| read_error(source, &e))?;
-        let head = head
-            .strip_prefix(b"\xef\xbb\xbf".as_slice())
-            .unwrap_or(head);
-        let first_line = head
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-            .map_or(head, |k| &head[..k]);
+        let mut blocks = Blocks {
+            inner: reader,
+            buf: vec![0; block.max(1)],
+            pos: 0,
+            end: 0,
+            eof: false,
+        };
+        // The delimiter, from the first line of the first bytes (the BOM left out).
+        while blocks.end < blocks.buf.len().min(1 << 16)
+            && memchr::memchr2(b'\n', b'\r', &blocks.buf[..blocks.end]).is_none()
+            && blocks.refill(source)?
+        {}
+        let head = &blocks.buf[..blocks.end];
+        let bom = head.starts_with(BOM);
+        let head = if bom { &head[BOM.len()..] } else { head };
+        let first_line = memchr::memchr2(b'\n', b'\r', head).map_or(head, |k| &head[..k]);
         let delimiter = options
             .delimiter
             .unwrap_or_else(|| detect_delimiter(first_line));
+        // A plain decimal must not read across a delimiter.
+        if b"0123456789.-+eE".contains(&delimiter) {
+            return Table::hand_over(blocks, 0, source, options, delimiter, None);
+        }
+        if bom {
+            blocks.pos = BOM.len();
+        }
+        // The header (or with `no_header`, the first row): the first line that is not blank.
+        let mut n = 0;
+        let (header, first_line) = loop {
+            let Some((start, end, next)) = blocks.next_line(source)? else {
+                bail!("{source}: the file is empty: expected a header row of column names");
+            };
+            n += 1;
+            let line = &blocks.buf[start..end];
+            let Some(len) = plain_line(line) else {
+                return Table::hand_over(blocks, n - 1, source, options, delimiter, None);
+            };
+            let line = &line[..len];
+            if memchr::memchr(delimiter, line).is_none() && line.trim_ascii().is_empty() {
+                blocks.pos = next;
+                continue;
+            }
+            let fields: Vec<&[u8]> = line.split(|&b| b == delimiter).collect();
+            let header = header_of(&fields, source, n, options)?;
+            if !options.no_header {
+                blocks.pos = next;
+            }
+            break (header, n);
+        };
+        if options.no_header {
+            n -= 1; // the first row is read again, as a row
+        }
+        let width = header.len();
+        let rows = Rows::new(source, header, first_line, options);
+        let plain = rows.columns.iter().map(|c| c.text.is_none()).collect();
+        let mut fast = Fast {
+            rows,
+            delimiter,
+            plain,
+            row: vec![0.0; width],
+            other: Vec::with_capacity(width),
+        };
+        while let Some((start, end, next)) = blocks.next_line(source)? {
+            let line = &blocks.buf[start..end];
+            let read = match plain_line(line) {
+                Some(len) => fast.line(&line[..len], n + 1)?,
+                None => Line::Unusual,
+            };
+            match read {
+                Line::Row | Line::Blank => {
+                    n += 1;
+                    blocks.pos = next;
+                }
+                Line::Unusual => {
+                    return Table::hand_over(
+                        blocks,
+                        n,
+                        source,
+                        options,
+                        delimiter,
+                        Some(fast.rows),
+                    );
+                }
+            }
+        }
+        fast.rows.finish(delimiter, options)
+    }
+
+    /// Hands the bytes `blocks` has not consumed, after `lines` whole lines, and the rest of its
+    /// stream to the csv crate, with the rows read so far (`None`: the header is not read yet).
+    fn hand_over<R: Read>(
+        blocks: Blocks<R>,
+        lines: u64,
+        source: &str,
+        options: &ReadOptions,
+        delimiter: u8,
+        resume: Option<Rows<'_>>,
+    ) -> Result<Table> {
+        if lines == 0 {
+            return Table::read_general(blocks.rest(b""), source, options, delimiter, 0, resume);
+        }
+        // A line end before the bytes keeps the csv crate from taking a BOM there for the file's
+        // (it strips one at the start of its input); it counts as one of the lines.
+        let rest = blocks.rest(b"\n");
+        Table::read_general(rest, source, options, delimiter, lines - 1, resume)
+    }
+
+    /// Reads CSV text with the csv crate, after `lines` line ends not in the text: from the header,
+    /// or with `resume`, on from the rows read so far.
+    fn read_general<R: Read>(
+        reader: R,
+        source: &str,
+        options: &ReadOptions,
+        delimiter: u8,
+        lines: u64,
+        resume: Option<Rows<'_>>,
+    ) -> Result<Table> {
         let scan = std::rc::Rc::new(std::cell::RefCell::new(Scan {
             delimiter,
+            lines_before: lines,
             ..Scan::default()
         }));
         let mut csv = csv::ReaderBuilder::new()
@@ -310,114 +781,38 @@ impl Table {
                 )
             })
         };
-        // The first record that is not a blank line.
-        let mut first = None;
-        loop {
-            match csv.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, &scan, &e)),
-            }
-            let line = scan
-                .borrow_mut()
-                .line(record.position().map_or(0, |p| p.byte()));
-            if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
-                first = Some(line);
-                break;
-            }
-        }
-        let Some(first_line) = first else {
-            bail!("{source}: the file is empty: expected a header row of column names");
-        };
-        let mut header = Vec::with_capacity(record.len());
-        let mut pending_row = None;
-        if options.no_header {
-            header.extend((0..record.len()).map(|k| format!("c{k}")));
-            pending_row = Some((first_line, record.clone()));
-        } else {
-            for (k, field) in record.iter().enumerate() {
-                let name = std::str::from_utf8(field.trim_ascii()).map_err(|_| {
-                    anyhow::anyhow!("{source}:{first_line}:{}: not UTF-8 text", k + 1)
-                })?;
-                header.push(name.strip_prefix('\u{feff}').unwrap_or(name).to_owned());
-            }
-            for (k, name) in header.iter().enumerate() {
-                if name.is_empty() {
-                    bail!(
-                        "{source}:{first_line}:{}: column {} has no name",
-                        k + 1,
-                        k + 1
-                    );
-                }
-                if let Some(first) = header[..k].iter().position(|h| h == name) {
-                    bail!(
-                        "{source}:{first_line}:{}: column name {name:?} appears twice (also column {})",
-                        k + 1,
-                        first + 1
-                    );
-                }
-            }
-            if header.iter().all(|h| parse_number(h.as_bytes()).is_some()) {
-                bail!(
-                    "{source}:{first_line}: the header row is all numbers ({}): if the file has no \
-                     header, give --no-header (the columns are then named c0, c1, ...)",
-                    list(&header)
-                );
-            }
-        }
-        let width = header.len();
-        let mut columns: Vec<Column> = header
-            .iter()
-            .map(|h| Column {
-                text: options.text.contains(h).then(Vec::new),
-                bad: None,
-            })
-            .collect();
-        let mut numbers: Vec<f64> = Vec::new();
-        let mut lines: Vec<u64> = Vec::new();
-        let mut row = |line: u64,
-                       record: &csv::ByteRecord,
-                       numbers: &mut Vec<f64>,
-                       lines: &mut Vec<u64>|
-         -> Result<()> {
-            if record.len() != width {
-                bail!(
-                    "{source}:{line}:{}: the row has {}, the header has {width}",
-                    record.len().min(width) + 1,
-                    count(record.len(), "field", "fields"),
-                );
-            }
-            let r = lines.len();
-            lines.push(line);
-            for (c, (field, column)) in record.iter().zip(&mut columns).enumerate() {
-                let field = field.trim_ascii();
-                let x = parse_number(field);
-                numbers.push(x.unwrap_or(f64::NAN));
-                if x.is_none() && column.bad.is_none() {
-                    let text = std::str::from_utf8(field).map_err(|_| {
-                        anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1)
-                    })?;
-                    column.bad = Some((r, text.to_owned()));
-                    if column.text.is_none() {
-                        // Earlier rows were numbers: their shortest decimals.
-                        let w = width;
-                        column.text =
-                            Some((0..r).map(|k| format!("{}", numbers[k * w + c])).collect());
+        let mut rows = match resume {
+            Some(rows) => rows,
+            None => {
+                // The first record that is not a blank line.
+                let mut first = None;
+                loop {
+                    match csv.read_byte_record(&mut record) {
+                        Ok(false) => break,
+                        Ok(true) => {}
+                        Err(e) => return Err(csv_error(source, &scan, &e)),
+                    }
+                    let line = scan
+                        .borrow_mut()
+                        .line(record.position().map_or(0, |p| p.byte()));
+                    if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
+                        first = Some(line);
+                        break;
                     }
                 }
-                if let Some(text) = &mut column.text {
-                    let s = std::str::from_utf8(field).map_err(|_| {
-                        anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1)
-                    })?;
-                    text.push(s.to_owned());
+                let Some(first_line) = first else {
+                    bail!("{source}: the file is empty: expected a header row of column names");
+                };
+                let fields: Vec<&[u8]> = record.iter().collect();
+                let header = header_of(&fields, source, first_line, options)?;
+                let mut rows = Rows::new(source, header, first_line, options);
+                if options.no_header {
+                    rows.record(first_line, &record)?;
                 }
+                rows
             }
-            Ok(())
         };
-        let mut last_len = header.len();
-        if let Some((line, record)) = pending_row {
-            row(line, &record, &mut numbers, &mut lines)?;
-        }
+        let mut last_len = rows.width();
         loop {
             match csv.read_byte_record(&mut record) {
                 Ok(false) => break,
@@ -432,7 +827,7 @@ impl Table {
                 continue;
             }
             last_len = record.len();
-            if let Err(e) = row(line, &record, &mut numbers, &mut lines) {
+            if let Err(e) = rows.record(line, &record) {
                 // A quote never closed swallows the rest of the file into one ragged record.
                 return Err(unclosed(&scan.borrow(), record.len()).unwrap_or(e));
             }
@@ -441,19 +836,7 @@ impl Table {
         if let Some(e) = unclosed(&scan.borrow(), last_len) {
             return Err(e);
         }
-        if lines.is_empty() {
-            bail!("{source}:{}: no data rows after the header", first_line + 1);
-        }
-        numbers.shrink_to_fit();
-        Ok(Table {
-            source: source.to_owned(),
-            header,
-            delimiter,
-            delimiter_detected: options.delimiter.is_none(),
-            lines,
-            numbers,
-            columns,
-        })
+        rows.finish(delimiter, options)
     }
 
     /// A table of numbers, and of text for the columns given as `text` (row-major, one entry per
