@@ -648,7 +648,7 @@ impl Table {
             eof: false,
         };
         // The delimiter, from the first line of the first bytes (the BOM left out).
-        while blocks.end < blocks.buf.len().min(1 << 16)
+        while blocks.end < 1 << 16
             && memchr::memchr2(b'\n', b'\r', &blocks.buf[..blocks.end]).is_none()
             && blocks.refill(source)?
         {}
@@ -773,13 +773,17 @@ impl Table {
                 scan: scan.clone(),
             });
         let mut record = csv::ByteRecord::new();
-        let unclosed = |scan: &Scan, fields: usize| {
-            scan.open_quote.map(|(_, line)| {
-                anyhow::anyhow!(
+        // A quote still open that opened before `end`, the byte where the csv reader stopped (the
+        // scan may have seen further).
+        let unclosed = |scan: &Scan, fields: usize, end: u64| {
+            scan.open_quote
+                .filter(|&(at, _)| at < end)
+                .map(|(_, line)| {
+                    anyhow::anyhow!(
                     "{source}:{line}:{fields}: a quoted field is not closed (its quote opens here \
                      and the file ends inside it)"
                 )
-            })
+                })
         };
         let mut rows = match resume {
             Some(rows) => rows,
@@ -829,11 +833,12 @@ impl Table {
             last_len = record.len();
             if let Err(e) = rows.record(line, &record) {
                 // A quote never closed swallows the rest of the file into one ragged record.
-                return Err(unclosed(&scan.borrow(), record.len()).unwrap_or(e));
+                let end = csv.position().byte();
+                return Err(unclosed(&scan.borrow(), record.len(), end).unwrap_or(e));
             }
         }
         // Checked once, at the end: a quoted field still open there ran to the end of the file.
-        if let Some(e) = unclosed(&scan.borrow(), last_len) {
+        if let Some(e) = unclosed(&scan.borrow(), last_len, u64::MAX) {
             return Err(e);
         }
         rows.finish(delimiter, options)
@@ -1738,5 +1743,285 @@ mod tests {
         assert_eq!(x, [1.0, 0.0]);
         s.invert(&mut x);
         assert_eq!(x, [3.0, 5.0]);
+    }
+
+    /// The table of the csv crate alone (the reader before the fast one), for comparison.
+    fn general(text: &[u8], options: &ReadOptions) -> Result<Table> {
+        let head = text.strip_prefix(BOM).unwrap_or(text);
+        let first = head
+            .iter()
+            .position(|&b| b == b'\n' || b == b'\r')
+            .map_or(head, |k| &head[..k]);
+        let delimiter = options.delimiter.unwrap_or_else(|| detect_delimiter(first));
+        Table::read_general(text, "t.csv", options, delimiter, 0, None)
+    }
+
+    /// A stream that gives at most `n` bytes a read, as a pipe may.
+    struct Trickle<'a>(&'a [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(buf.len()).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    /// The two readers' tables, or their errors, as text that differs where they differ: every
+    /// number by its bits, the lines, the header, the delimiter, the text of text columns.
+    fn fingerprint(t: &Result<Table>) -> String {
+        match t {
+            Err(e) => format!("error: {e:#}"),
+            Ok(t) => {
+                let bits: Vec<u64> = t.numbers.iter().map(|x| x.to_bits()).collect();
+                let columns: Vec<_> = t.columns.iter().map(|c| (&c.text, &c.bad)).collect();
+                format!(
+                    "{} {:?} {:?} {} {:?} {bits:x?} {columns:?}",
+                    t.source, t.header, t.delimiter, t.delimiter_detected, t.lines
+                )
+            }
+        }
+    }
+
+    /// Asserts that the fast reader, in blocks of several sizes and from a trickling stream,
+    /// reads `text` as the csv crate does.
+    fn same_as_general(text: &[u8], options: &ReadOptions) -> String {
+        let expected = fingerprint(&general(text, options));
+        for block in [1, 2, 3, 5, 16, 100, BLOCK] {
+            let fast = Table::read_plain(text, "t.csv", options, block);
+            assert_eq!(
+                fingerprint(&fast),
+                expected,
+                "block {block}: {:?}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        let trickle = Table::read_csv(Trickle(text, 3), "t.csv", options);
+        assert_eq!(fingerprint(&trickle), expected, "{text:?}");
+        expected
+    }
+
+    #[test]
+    fn the_fast_reader_reads_tricky_files_as_the_csv_crate() {
+        let cases: &[&str] = &[
+            "a,b\n1,2\n3,4\n",
+            "a,b\r\n1,2\r\n3,4\r\n",
+            "a,b\r1,2\r3,4\r",
+            "a,b\n1,2\n3,4\n\n",
+            "a,b\n1,2\n3,4\n\n\n  \n",
+            "a,b\n1,2\n3,4",
+            "a,b\r\n1,2\r\n3,4",
+            "a,b\n1,2\r3,4\n5,6\n",
+            "a,b\n1,\n,4\n,\n",
+            "a,b\n1,2\n\"3\",4\n5,6\n",
+            "a,b\n1,2\n3,\"4\n5\",6\n7,8\n",
+            "a,b\n1,2\n3,4\"\n5,6\n",
+            "a,b\n1,2\n\"3,4\n5,6\n",
+            "\"a\",b\n1,2\n",
+            "a,b\n1,2\n3\n5,6\n",
+            "a,b\n1,2\n3,4,5\n",
+            "a,b\n1,2\n3,x\n5,6\n",
+            "a,b\n1,2\n3, 4 \n 5 ,\t6\t\n",
+            "a\tb\n 1\t 2 \n3\t4\n",
+            "a;b\n1,5;2\n3;4\n",
+            "a|b\n1|2\n3|4\n",
+            "\u{feff}a,b\n1,2\n",
+            "\u{feff}a,b\n1,2\n\u{feff}\"3\",4\n",
+            "\n\n  \na,b\n1,2\n",
+            "a,b\n1e5,+1\n.5,5.\n-0,-0.0\n",
+            "a,b\n0.12345678901234567890,9007199254740993\n9007199254740992,-9007199254740992\n",
+            "a,b\n1.7976931348623157e308,2.2250738585072011e-308\n1e400,-1e-400\n",
+            "a,b\nNaN,inf\n-inf,nan\n",
+            "a,b\n12345678901234567890,0.0000000000000000000001\n",
+            "a,b\n1.000000000000000000001,0.00000000000000000000001\n",
+            "a,b\n--1,1-\n1.2.3,1..2\n",
+            "a,b\n1,\u{e9}t\u{e9}\n2,3\n",
+            "a\n1\n\n2\n \n",
+            "a\n1\n,\n",
+            "a,b\n",
+            "a,b\n\n\n",
+            "",
+            "\n \n",
+            "1,2\n3,4\n",
+            "a,a\n1,2\n",
+            "a,,c\n1,2,3\n",
+            "x,\"y\n1,2\n",
+        ];
+        for case in cases {
+            same_as_general(case.as_bytes(), &ReadOptions::default());
+            same_as_general(
+                case.as_bytes(),
+                &ReadOptions {
+                    no_header: true,
+                    ..ReadOptions::default()
+                },
+            );
+            same_as_general(
+                case.as_bytes(),
+                &ReadOptions {
+                    text: vec!["b".into()],
+                    ..ReadOptions::default()
+                },
+            );
+        }
+        // Bytes that are not UTF-8, in a text field and in the header.
+        same_as_general(b"a,b\n1,2\n3,\xff\n", &ReadOptions::default());
+        same_as_general(b"a,\xff\n1,2\n", &ReadOptions::default());
+        // A delimiter that a number may contain: the csv crate reads it all.
+        let dot = ReadOptions {
+            delimiter: Some(b'.'),
+            ..ReadOptions::default()
+        };
+        let t = same_as_general(b"a.b\n1.2\n3.5\n", &dot);
+        assert!(t.contains("[\"a\", \"b\"]"), "{t}");
+        // The cases give what they should, not only the same as before.
+        let t = table("a,b\r\n1,2\r\n3,\"4\"\r\n5,x\r\n").unwrap();
+        assert_eq!(t.lines, [2, 3, 4]);
+        assert_eq!(t.number(1, 1).unwrap(), 4.0);
+        assert_eq!(
+            format!("{:#}", t.number(2, 1).unwrap_err()),
+            "t.csv:4:2: \"x\" in column \"b\" is not a number"
+        );
+        assert_eq!(
+            format!("{:#}", table("a,b\n1,2\n\"3\",4\n5\n").unwrap_err()),
+            "t.csv:4:2: the row has 1 field, the header has 2"
+        );
+    }
+
+    #[test]
+    fn gzip_goes_through_the_fast_reader_as_plain_text() -> Result<()> {
+        use std::io::Write as _;
+        let text = b"a,b\n1,2\n3,\"4\"\n5,x\n";
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(text)?;
+        let bytes = gz.finish()?;
+        let t = Table::read_csv(Trickle(&bytes, 7), "t.csv", &ReadOptions::default());
+        assert_eq!(
+            fingerprint(&t),
+            fingerprint(&general(text, &ReadOptions::default()))
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn plain_decimals_round_as_the_general_parser() {
+        for s in [
+            "0",
+            "-0",
+            "0.1",
+            "9007199254740992",
+            "9007199254740993",
+            "0.9007199254740992",
+            "1234567890123456789",
+            "0.0000000000000000000001",
+            "12.5",
+            "1.",
+            ".5",
+            "1e5",
+        ] {
+            let fast = plain_decimal(s.as_bytes(), 0).map(|(x, end)| (x.to_bits(), end));
+            if let Some((bits, end)) = fast.filter(|&(_, end)| end == s.len()) {
+                assert_eq!(end, s.len(), "{s}");
+                assert_eq!(
+                    Some(bits),
+                    parse_number(s.as_bytes()).map(f64::to_bits),
+                    "{s}"
+                );
+            }
+        }
+        assert!(plain_decimal(b"9007199254740993", 0).is_none());
+        assert!(plain_decimal(b"1.", 0).is_none());
+        assert!(plain_decimal(b".5", 0).is_none());
+        // `1e5`: the plain decimal `1`, and a byte after it that is no delimiter.
+        assert_eq!(plain_decimal(b"1e5", 0), Some((1.0, 1)));
+        assert_eq!(plain_decimal(b"-1.25,", 0), Some((-1.25, 5)));
+    }
+
+    mod generated {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A field: plain decimals most often, then numbers in other forms, blanks, text and
+        /// quoted fields.
+        fn field() -> impl Strategy<Value = String> {
+            prop_oneof![
+                6 => (any::<i64>(), 0u32..25).prop_map(|(m, k)| {
+                    let digits = format!("{:0>w$}", m.unsigned_abs(), w = k as usize + 1);
+                    let (whole, fraction) = digits.split_at(digits.len() - k as usize);
+                    let sign = if m < 0 { "-" } else { "" };
+                    if k == 0 { format!("{sign}{whole}") } else { format!("{sign}{whole}.{fraction}") }
+                }),
+                2 => any::<f64>().prop_map(|x| format!("{x}")),
+                1 => any::<f64>().prop_map(|x| format!("{x:e}")),
+                1 => Just(String::new()),
+                1 => prop::sample::select(vec![" 1 ", "\t2.5", "x", "NaN", "-inf", "+3", ".5", "5.", "é", "1e400"])
+                    .prop_map(str::to_owned),
+                1 => prop::sample::select(vec!["\"1\"", "\"a,b\"", "\"x\"\"y\"", "\"line\nbreak\"", "a\"b", "\""])
+                    .prop_map(str::to_owned),
+            ]
+        }
+
+        /// CSV text: a header of `width` names, rows of mostly `width` fields, line ends of one
+        /// kind or mixed, blank lines, and maybe no final line end.
+        fn csv_text() -> impl Strategy<Value = (String, u8)> {
+            (
+                1usize..5,
+                prop::sample::select(vec![b',', b'\t', b';', b'|']),
+            )
+                .prop_flat_map(|(width, d)| {
+                    let row = prop_oneof![
+                        12 => prop::collection::vec(field(), width),
+                        1 => prop::collection::vec(field(), 0..width + 2),
+                    ];
+                    let end =
+                        prop::sample::select(vec!["\n", "\n", "\n", "\r\n", "\r", "\n\n", "\n \n"]);
+                    (
+                        prop::collection::vec((row, end), 0..12),
+                        any::<bool>(),
+                        Just(width),
+                        Just(d),
+                    )
+                        .prop_map(move |(rows, last_end, width, d)| {
+                            let sep = char::from(d).to_string();
+                            let names: Vec<String> = (0..width).map(|k| format!("h{k}")).collect();
+                            let mut text = names.join(&sep) + "\n";
+                            let n = rows.len();
+                            for (k, (fields, end)) in rows.into_iter().enumerate() {
+                                text += &fields.join(&sep);
+                                if k + 1 < n || last_end {
+                                    text += end;
+                                }
+                            }
+                            (text, d)
+                        })
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(256))]
+
+            #[test]
+            fn the_fast_reader_reads_as_the_csv_crate((text, d) in csv_text(), no_header in any::<bool>(), given in any::<bool>(), text_column in any::<bool>()) {
+                let options = ReadOptions {
+                    delimiter: given.then_some(d),
+                    no_header,
+                    text: if text_column { vec!["h1".into()] } else { Vec::new() },
+                };
+                same_as_general(text.as_bytes(), &options);
+            }
+
+            #[test]
+            fn plain_decimals_are_exactly_rounded(m in any::<u64>(), k in 0usize..24, negative in any::<bool>()) {
+                let digits = format!("{:0>w$}", m % 10_000_000_000_000_000_000, w = k + 1);
+                let (whole, fraction) = digits.split_at(digits.len() - k);
+                let s = format!("{}{whole}{}{fraction}", if negative { "-" } else { "" }, if k > 0 { "." } else { "" });
+                let expected = parse_number(s.as_bytes()).map(f64::to_bits);
+                if let Some((x, end)) = plain_decimal(s.as_bytes(), 0) {
+                    prop_assert_eq!(end, s.len());
+                    prop_assert_eq!(Some(x.to_bits()), expected, "{}", s);
+                }
+            }
+        }
     }
 }
