@@ -1035,6 +1035,14 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
     let (source, rows, targets) = (data.source.clone(), data.len(), data.targets.clone());
     let dataset = scaled_dataset(&model, data)?;
     let net = &model.network;
+    // A classifier's loss and confusion matrix come from one batched forward pass.
+    let (mean_loss, confusion) = match model.task {
+        Task::Classification => {
+            let (e, confusion) = optim::confusion(net, &dataset)?;
+            (e.mean_loss, confusion)
+        }
+        Task::Regression => (optim::mean_loss(net, &dataset)?, Vec::new()),
+    };
     let mut text = format!(
         "{} on {}: {} rows\nloss ({}{}) {}\n",
         args.input.model.display(),
@@ -1046,19 +1054,22 @@ pub fn evaluate(args: &EvaluateArgs) -> Result<()> {
         } else {
             ""
         },
-        loss(optim::mean_loss(net, &dataset)?)
+        loss(mean_loss)
     );
     let mut ws = net.workspace();
     let mut out = vec![0.0; net.outputs()];
     match model.task {
         Task::Classification => {
-            // One pass: the confusion matrix, whose diagonal is the accuracy (a classifier has
-            // two outputs or more, so its class is the largest output, as optim's accuracy).
+            // The diagonal of the confusion matrix is the accuracy (a classifier has two outputs
+            // or more, so its class is the largest output).
             let k = model.classes.len();
-            let mut confusion = vec![vec![0usize; k]; k];
-            for k in 0..dataset.len() {
-                net.predict_to(&mut ws, dataset.x(k), &mut out)?;
-                confusion[argmax(dataset.y(k))][argmax(&out)] += 1;
+            if confusion.len() != k {
+                bail!(
+                    "{}: the model has {} and {}",
+                    args.input.model.display(),
+                    crate::data::count(net.outputs(), "output", "outputs"),
+                    crate::data::count(k, "class", "classes")
+                );
             }
             let right: usize = (0..k).map(|c| confusion[c][c]).sum();
             let _ = writeln!(

@@ -64,8 +64,8 @@ pub use restarts::{
     NoHooks, RestartConfig, Run, RunHooks, RunSummary,
 };
 pub use sgd::{
-    accuracy, evaluate, mean_loss, train, Evaluation, History, NoObserver, Observer, Order,
-    Schedule, SgdConfig, EVAL_CHUNK,
+    accuracy, confusion, evaluate, mean_loss, train, Evaluation, History, NoObserver, Observer,
+    Order, Schedule, SgdConfig, EVAL_CHUNK,
 };
 
 /// The one convention for numbers that may be NaN or infinite in every JSON file written (restart

@@ -354,6 +354,18 @@ impl<T: Real> Evaluator<T> {
         data: &Dataset<T>,
         classification: bool,
     ) -> Result<Evaluation> {
+        self.evaluate_counting(net, data, classification, None)
+    }
+
+    /// As [`evaluate`](Self::evaluate), and for `classification`, each row counted in
+    /// `confusion[t][p]`: true class `t`, predicted class `p` (see [`confusion`]).
+    fn evaluate_counting(
+        &mut self,
+        net: &Network<T>,
+        data: &Dataset<T>,
+        classification: bool,
+        mut confusion: Option<&mut [Vec<usize>]>,
+    ) -> Result<Evaluation> {
         let loss = net.loss();
         let mut total = 0.0;
         let mut right = 0usize;
@@ -373,8 +385,12 @@ impl<T: Real> Evaluator<T> {
                 let y = data.y(first + j);
                 if classification {
                     total += loss.value_and_output(v_d, y, &mut self.out)?.as_f64();
-                    if class_of(&self.out) == class_of(y) {
+                    let (p, t) = (class_of(&self.out), class_of(y));
+                    if p == t {
                         right += 1;
+                    }
+                    if let Some(counts) = confusion.as_deref_mut() {
+                        counts[t][p] += 1;
                     }
                 } else {
                     total += loss.value(v_d, y)?.as_f64();
@@ -450,6 +466,42 @@ pub fn evaluate<T: Real>(
 ) -> Result<Evaluation> {
     check_data(net, data, "evaluation")?;
     Evaluator::new(net, data.len())?.evaluate(net, data, classification)
+}
+
+/// The mean loss of `net` over `data`, its accuracy, and its confusion matrix:
+/// `confusion[t][p]` counts the rows of true class `t` (the largest target entry) predicted as
+/// class `p` (the largest output; for a single output, 0 or 1 by the side of 0.5), all from the
+/// one batched forward pass of [`evaluate`], whose loss and accuracy these are to the bit.
+///
+/// # Errors
+/// [`Error::Data`] if the data does not fit the network or is empty.
+///
+/// # Example
+/// ```
+/// use backprop_network::{Activation, Loss, Matrix, Network};
+/// use backprop_optim::Dataset;
+/// let net = Network::builder(1)
+///     .layer(2, Activation::Identity)
+///     .loss(Loss::CrossEntropy)
+///     .build()?;
+/// let x = Matrix::from_vec(1, 2, vec![0.0, 1.0]);
+/// let y = Matrix::from_vec(2, 2, vec![1.0, 0.0, 0.0, 1.0]);
+/// let (e, confusion) = backprop_optim::confusion(&net, &Dataset::new(x, y)?)?;
+/// assert_eq!(confusion.iter().flatten().sum::<usize>(), 2);
+/// let right = (confusion[0][0] + confusion[1][1]) as f64 / 2.0;
+/// assert_eq!(e.accuracy, Some(right));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn confusion<T: Real>(
+    net: &Network<T>,
+    data: &Dataset<T>,
+) -> Result<(Evaluation, Vec<Vec<usize>>)> {
+    check_data(net, data, "evaluation")?;
+    let k = net.outputs().max(2);
+    let mut counts = vec![vec![0; k]; k];
+    let e =
+        Evaluator::new(net, data.len())?.evaluate_counting(net, data, true, Some(&mut counts))?;
+    Ok((e, counts))
 }
 
 /// One step's buffers, made once per run: nothing is allocated per step.
@@ -731,6 +783,42 @@ impl FromStr for Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_confusion_matrix_holds_the_loss_and_accuracy_of_evaluate() -> Result<()> {
+        use backprop_network::{Activation, Loss};
+        use rand::SeedableRng;
+        // Three classes from two inputs, over more rows than one evaluation chunk.
+        let rows = 3 * EVAL_CHUNK + 5;
+        let x: Vec<Vec<f64>> = (0..rows)
+            .map(|k| vec![(k % 7) as f64 / 7.0, (k % 5) as f64 / 5.0])
+            .collect();
+        let y: Vec<Vec<f64>> = (0..rows)
+            .map(|k| (0..3).map(|c| f64::from(u8::from(k % 3 == c))).collect())
+            .collect();
+        let data = Dataset::from_rows(&x, &y)?;
+        let mut net = Network::builder(2)
+            .layer(4, Activation::Tanh)
+            .layer(3, Activation::Identity)
+            .loss(Loss::CrossEntropy)
+            .build()?;
+        crate::initialize(
+            &mut net,
+            crate::Init::default(),
+            &mut ChaCha8Rng::seed_from_u64(3),
+        )?;
+        let (e, counts) = confusion(&net, &data)?;
+        assert_eq!(e.mean_loss.to_bits(), mean_loss(&net, &data)?.to_bits());
+        assert_eq!(e.accuracy, Some(accuracy(&net, &data)?));
+        assert_eq!(counts.iter().flatten().sum::<usize>(), rows);
+        let right: usize = (0..3).map(|c| counts[c][c]).sum();
+        assert_eq!(Some(right as f64 / rows as f64), e.accuracy);
+        for (t, row) in counts.iter().enumerate() {
+            let truth = (0..rows).filter(|k| k % 3 == t).count();
+            assert_eq!(row.iter().sum::<usize>(), truth, "class {t}");
+        }
+        Ok(())
+    }
 
     #[test]
     fn names_round_trip() {
