@@ -482,30 +482,11 @@ const POWERS_OF_TEN: [f64; 23] = [
 fn plain_decimal(line: &[u8], mut i: usize) -> Option<(f64, usize)> {
     let negative = line.get(i) == Some(&b'-');
     i += usize::from(negative);
-    let start = i;
-    let mut m: u64 = 0;
-    while let Some(&b) = line.get(i) {
-        let digit = b.wrapping_sub(b'0');
-        if digit > 9 {
-            break;
-        }
-        m = m.wrapping_mul(10).wrapping_add(u64::from(digit));
-        i += 1;
-    }
-    let whole = i - start;
+    let (m, whole, mut i) = digits(line, i, 0);
+    let mut m = m;
     let mut fraction = 0;
     if line.get(i) == Some(&b'.') {
-        i += 1;
-        let point = i;
-        while let Some(&b) = line.get(i) {
-            let digit = b.wrapping_sub(b'0');
-            if digit > 9 {
-                break;
-            }
-            m = m.wrapping_mul(10).wrapping_add(u64::from(digit));
-            i += 1;
-        }
-        fraction = i - point;
+        (m, fraction, i) = digits(line, i + 1, m);
         if fraction == 0 {
             return None;
         }
@@ -515,6 +496,67 @@ fn plain_decimal(line: &[u8], mut i: usize) -> Option<(f64, usize)> {
     }
     let x = m as f64 / POWERS_OF_TEN[fraction];
     Some((if negative { -x } else { x }, i))
+}
+
+/// `10^k` for `k` in `0..=8`.
+const POWERS_OF_TEN_U64: [u64; 9] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+];
+
+/// The run of ASCII digits at `line[i..]` appended to `m` (`m 10^n + digits`, wrapping beyond 19
+/// digits), their count `n`, and where they end: eight bytes at a time while eight remain, then
+/// byte by byte.
+#[inline(always)]
+fn digits(line: &[u8], mut i: usize, mut m: u64) -> (u64, usize, usize) {
+    let start = i;
+    while let Some(&chunk) = line.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+        // Byte k of `t` is the value of digit k (the first in the lowest byte) when it is one;
+        // a byte that is no digit has a high nibble in `t` or in `t + 6` (a carry from a byte
+        // that is no digit only reaches the bytes after it).
+        let t = u64::from_le_bytes(chunk) ^ 0x3030_3030_3030_3030;
+        let other = (t | t.wrapping_add(0x0606_0606_0606_0606)) & 0xf0f0_f0f0_f0f0_f0f0;
+        let n = (other.trailing_zeros() / 8) as usize;
+        if n == 0 {
+            return (m, i - start, i);
+        }
+        // The n digits moved to the top bytes, after 8 - n leading zeros.
+        let t = if n == 8 { t } else { t << (8 * (8 - n)) };
+        m = m
+            .wrapping_mul(POWERS_OF_TEN_U64[n])
+            .wrapping_add(eight_digits(t));
+        i += n;
+        if n < 8 {
+            return (m, i - start, i);
+        }
+    }
+    while let Some(&b) = line.get(i) {
+        let digit = b.wrapping_sub(b'0');
+        if digit > 9 {
+            break;
+        }
+        m = m.wrapping_mul(10).wrapping_add(u64::from(digit));
+        i += 1;
+    }
+    (m, i - start, i)
+}
+
+/// The number of eight decimal digits, given as byte values 0-9 with the first (the most
+/// significant) in the lowest byte: pairs, then quadruples, then all eight, by multiplications.
+#[inline(always)]
+fn eight_digits(t: u64) -> u64 {
+    const LOW: u64 = 0x0000_00ff_0000_00ff;
+    let t = t.wrapping_mul(10).wrapping_add(t >> 8);
+    let quads = (t & LOW).wrapping_mul(100 + (1_000_000 << 32))
+        + ((t >> 16) & LOW).wrapping_mul(1 + (10_000 << 32));
+    quads >> 32
 }
 
 /// A block reader over a stream: whole lines from a buffer refilled from `inner`.
@@ -1890,6 +1932,50 @@ mod tests {
     }
 
     #[test]
+    fn the_fast_reader_takes_rows_and_leaves_the_unusual_ones() -> Result<()> {
+        let options = ReadOptions::default();
+        let header = vec!["a".to_owned(), "b".to_owned()];
+        let rows = Rows::new("t.csv", header, 1, &options);
+        let mut fast = Fast {
+            rows,
+            delimiter: b',',
+            plain: vec![true; 2],
+            row: vec![0.0; 2],
+            other: Vec::new(),
+        };
+        assert!(matches!(fast.line(b"1.5,-2", 2)?, Line::Row));
+        assert!(matches!(fast.line(b" 3 ,x", 3)?, Line::Row));
+        assert!(matches!(fast.line(b" \t ", 4)?, Line::Blank));
+        assert!(matches!(fast.line(b"1,2,3", 5)?, Line::Unusual));
+        assert!(matches!(fast.line(b"1", 6)?, Line::Unusual));
+        assert!(matches!(fast.line(b"7,8", 7)?, Line::Row));
+        assert_eq!(fast.rows.lines, [2, 3, 7]);
+        assert_eq!(fast.rows.numbers[..3], [1.5, -2.0, 3.0]);
+        assert!(fast.rows.numbers[3].is_nan());
+        assert_eq!(fast.rows.numbers[4..], [7.0, 8.0]);
+        assert_eq!(fast.plain, [true, false], "column b has text from row 2 on");
+        let t = fast.rows.finish(b',', &options)?;
+        assert_eq!((t.text(1, 1), t.text(2, 1)), ("x".into(), "8".into()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_ragged_row_before_an_unclosed_quote_is_the_error() {
+        // The csv reader stops at line 2; the quote that opens on line 3 is not its error, however
+        // far ahead the bytes were read.
+        let text = "a,b\n1\n2,\"3\n4,5\n";
+        let expected = "t.csv:2:2: the row has 1 field, the header has 2";
+        assert_eq!(format!("{:#}", table(text).unwrap_err()), expected);
+        assert_eq!(
+            format!(
+                "{:#}",
+                general(text.as_bytes(), &ReadOptions::default()).unwrap_err()
+            ),
+            expected
+        );
+    }
+
+    #[test]
     fn gzip_goes_through_the_fast_reader_as_plain_text() -> Result<()> {
         use std::io::Write as _;
         let text = b"a,b\n1,2\n3,\"4\"\n5,x\n";
@@ -1936,6 +2022,17 @@ mod tests {
         // `1e5`: the plain decimal `1`, and a byte after it that is no delimiter.
         assert_eq!(plain_decimal(b"1e5", 0), Some((1.0, 1)));
         assert_eq!(plain_decimal(b"-1.25,", 0), Some((-1.25, 5)));
+        assert_eq!(plain_decimal(b"0.123456,0.5", 0), Some((0.123456, 8)));
+        assert_eq!(
+            plain_decimal(b"12345678.87654321|", 0),
+            Some((12345678.87654321, 17))
+        );
+        // Digits eight at a time, then byte by byte.
+        assert_eq!(digits(b"123456789012", 0, 0), (123_456_789_012, 12, 12));
+        assert_eq!(digits(b"1234567x90123", 0, 7), (71_234_567, 7, 7));
+        assert_eq!(digits(b"x12345678", 1, 0), (12_345_678, 8, 9));
+        assert_eq!(digits(b"12:45678901", 0, 0), (12, 2, 2));
+        assert_eq!(digits(b"1/\xff45678901", 0, 0), (1, 1, 1));
     }
 
     mod generated {
@@ -2017,9 +2114,15 @@ mod tests {
                 let (whole, fraction) = digits.split_at(digits.len() - k);
                 let s = format!("{}{whole}{}{fraction}", if negative { "-" } else { "" }, if k > 0 { "." } else { "" });
                 let expected = parse_number(s.as_bytes()).map(f64::to_bits);
-                if let Some((x, end)) = plain_decimal(s.as_bytes(), 0) {
-                    prop_assert_eq!(end, s.len());
-                    prop_assert_eq!(Some(x.to_bits()), expected, "{}", s);
+                // Alone, and followed by more bytes (digits are then read eight at a time).
+                for text in [s.clone(), format!("{s},12345678"), format!("{s}|x1234567")] {
+                    let fast = plain_decimal(text.as_bytes(), 0);
+                    // Up to 15 digits, `m < 2^53`: always a plain decimal.
+                    prop_assert!(digits.len() > 15 || fast.is_some(), "{}", text);
+                    if let Some((x, end)) = fast {
+                        prop_assert_eq!(end, s.len(), "{}", text);
+                        prop_assert_eq!(Some(x.to_bits()), expected, "{}", text);
+                    }
                 }
             }
         }
