@@ -87,6 +87,9 @@ struct Column {
     text: Option<Vec<String>>,
     /// The first field that is not a number: its row and its text (empty: a missing value).
     bad: Option<(usize, String)>,
+    /// A number of the column is NaN or infinite (or a field is not a number): only such columns
+    /// are searched for bad fields.
+    nonfinite: bool,
 }
 
 /// A CSV file read whole: the header, and the fields as numbers in one row-major matrix (text is
@@ -305,7 +308,7 @@ impl<'a> Rows<'a> {
             .iter()
             .map(|h| Column {
                 text: options.text.contains(h).then(Vec::new),
-                bad: None,
+                ..Column::default()
             })
             .collect();
         Rows {
@@ -330,6 +333,7 @@ impl<'a> Rows<'a> {
         let x = parse_number(field);
         self.numbers.push(x.unwrap_or(f64::NAN));
         let column = &mut self.columns[c];
+        column.nonfinite |= !x.is_some_and(f64::is_finite);
         if x.is_none() && column.bad.is_none() {
             let text = std::str::from_utf8(field)
                 .map_err(|_| anyhow::anyhow!("{source}:{line}:{}: not UTF-8 text", c + 1))?;
@@ -854,6 +858,11 @@ impl Table {
         let width = header.len();
         let rows = numbers.len() / width.max(1);
         let mut columns = vec![Column::default(); width];
+        for (k, x) in numbers.iter().enumerate() {
+            if !x.is_finite() {
+                columns[k % width].nonfinite = true;
+            }
+        }
         for (c, t) in text {
             columns[*c].text = Some(t.clone());
             columns[*c].bad = Some((0, t.first().cloned().unwrap_or_default()));
@@ -979,8 +988,16 @@ impl Table {
 
     /// The first bad field among the columns `cols`, in row order.
     fn check(&self, cols: &[usize]) -> Result<()> {
+        let cols: Vec<usize> = cols
+            .iter()
+            .copied()
+            .filter(|&c| self.columns[c].nonfinite)
+            .collect();
+        if cols.is_empty() {
+            return Ok(());
+        }
         for (r, row) in self.numbers.chunks_exact(self.header.len()).enumerate() {
-            for &c in cols {
+            for &c in &cols {
                 if !row[c].is_finite() {
                     self.number(r, c)?;
                 }
@@ -1774,7 +1791,11 @@ mod tests {
             Err(e) => format!("error: {e:#}"),
             Ok(t) => {
                 let bits: Vec<u64> = t.numbers.iter().map(|x| x.to_bits()).collect();
-                let columns: Vec<_> = t.columns.iter().map(|c| (&c.text, &c.bad)).collect();
+                let columns: Vec<_> = t
+                    .columns
+                    .iter()
+                    .map(|c| (&c.text, &c.bad, c.nonfinite))
+                    .collect();
                 format!(
                     "{} {:?} {:?} {} {:?} {bits:x?} {columns:?}",
                     t.source, t.header, t.delimiter, t.delimiter_detected, t.lines
