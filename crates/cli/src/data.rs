@@ -589,6 +589,26 @@ impl<R: Read> Blocks<R> {
     }
 }
 
+/// The fields of a header line (without its `\n`) with quotes, as the csv crate reads them, when
+/// it reads them as one record that ends with the line; `None` otherwise (a quote open at the end
+/// of the line, a lone `\r`).
+fn quoted_header(line: &[u8], delimiter: u8) -> Option<Vec<Vec<u8>>> {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    // A record after the line shows where the csv crate ends the line's record.
+    let mut text = Vec::with_capacity(line.len() + 3);
+    text.extend_from_slice(line);
+    text.extend_from_slice(b"\nz\n");
+    let mut csv = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .delimiter(delimiter)
+        .from_reader(text.as_slice());
+    let mut record = csv::ByteRecord::new();
+    let read = csv.read_byte_record(&mut record).ok()?;
+    (read && csv.position().byte() == line.len() as u64 + 1)
+        .then(|| record.iter().map(<[u8]>::to_vec).collect())
+}
+
 /// Where a line stops being one the fast reader takes whole: its first quote or carriage return
 /// that is not the `\r` of a `\r\n`: `Some(end)`, the end of the line without a final `\r`, when
 /// there is none; `None` when there is.
@@ -678,6 +698,20 @@ impl Table {
             n += 1;
             let line = &blocks.buf[start..end];
             let Some(len) = plain_line(line) else {
+                // A header with quotes that close on its line (as R's write.csv writes them) is
+                // read by the csv crate alone; the rows go on here.
+                if !options.no_header {
+                    if let Some(fields) = quoted_header(line, delimiter) {
+                        blocks.pos = next;
+                        if let [field] = fields.as_slice() {
+                            if field.trim_ascii().is_empty() {
+                                continue; // `""`: a blank line to the csv crate
+                            }
+                        }
+                        let fields: Vec<&[u8]> = fields.iter().map(Vec::as_slice).collect();
+                        break (header_of(&fields, source, n, options)?, n);
+                    }
+                }
                 return Table::hand_over(blocks, n - 1, source, options, delimiter, None);
             };
             let line = &line[..len];
@@ -1867,6 +1901,19 @@ mod tests {
             "a,a\n1,2\n",
             "a,,c\n1,2,3\n",
             "x,\"y\n1,2\n",
+            "\"a\",\"b\"\n1,2\n3,4\n",
+            "\"a\",\"b\"\r\n1,2\r\n3,4",
+            "\"a,x\",b\n1,2\n",
+            "\"a\"\"q\",b\n1,2\n",
+            "x,\"a\"b\",\"c\n1,2\n",
+            "\"\"\n\"a\",b\n1,2\n",
+            "\"a\",b\r1,2\n",
+            " \"a\" ,b\n1,2\n",
+            "\u{feff}\"a\",\"b\"\n1,2\n",
+            "\"\",\"b\"\n1,2\n",
+            "\"1\",\"2\"\n3,4\n",
+            "\"a\",\"a\"\n3,4\n",
+            "\"a\",\"b\"\n1,2\n\"3\",4\n",
         ];
         for case in cases {
             same_as_general(case.as_bytes(), &ReadOptions::default());
@@ -1935,6 +1982,16 @@ mod tests {
         let t = fast.rows.finish(b',', &options)?;
         assert_eq!((t.text(1, 1), t.text(2, 1)), ("x".into(), "8".into()));
         Ok(())
+    }
+
+    #[test]
+    fn a_quoted_header_is_read_alone_when_its_quotes_close_on_its_line() {
+        let fields = |line: &[u8]| quoted_header(line, b',');
+        let names = |v: &[&str]| Some(v.iter().map(|s| s.as_bytes().to_vec()).collect::<Vec<_>>());
+        assert_eq!(fields(b"\"a\",\"b,c\""), names(&["a", "b,c"]));
+        assert_eq!(fields(b"\"a\"\"q\",b\r"), names(&["a\"q", "b"]));
+        assert_eq!(fields(b"x,\"a\"b\",\"c"), None, "a quote open at the end");
+        assert_eq!(fields(b"\"a\"\rb"), None, "a lone carriage return");
     }
 
     #[test]
@@ -2053,12 +2110,22 @@ mod tests {
                     (
                         prop::collection::vec((row, end), 0..12),
                         any::<bool>(),
-                        Just(width),
+                        prop::collection::vec(0..4usize, width),
                         Just(d),
                     )
-                        .prop_map(move |(rows, last_end, width, d)| {
+                        .prop_map(move |(rows, last_end, quoting, d)| {
                             let sep = char::from(d).to_string();
-                            let names: Vec<String> = (0..width).map(|k| format!("h{k}")).collect();
+                            // Names plain, quoted, with a doubled quote, or with the delimiter.
+                            let names: Vec<String> = quoting
+                                .iter()
+                                .enumerate()
+                                .map(|(k, q)| match q {
+                                    0 => format!("h{k}"),
+                                    1 => format!("\"h{k}\""),
+                                    2 => format!("\"h{k}\"\"q\""),
+                                    _ => format!("\"h{sep}{k}\""),
+                                })
+                                .collect();
                             let mut text = names.join(&sep) + "\n";
                             let n = rows.len();
                             for (k, (fields, end)) in rows.into_iter().enumerate() {
