@@ -2,8 +2,8 @@
 # The same bits on every x86-64 CPU: runs small experiments natively and under qemu-user as a CPU
 # without AVX2 or FMA (Nehalem) and as one with AVX2 and FMA but no AVX-512 (Haswell), and
 # compares their reports and outputs bit for bit (timing fields removed). Covers per-sample SGD
-# with tanh and cross-entropy, mini-batch, the block path with a 784-wide first layer, and
-# `evaluate`. Installs Debian's qemu-user if missing. About 2 minutes on a quiet 2-core machine.
+# with tanh and cross-entropy, mini-batch, the block path with a 784-wide first layer, the
+# generated datasets (spirals and sine, drawn with the C library's sin and cos), and `evaluate`. Installs Debian's qemu-user if missing. About 2 minutes on a quiet 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -54,6 +54,8 @@ runs=(
   "tanh-ce|restarts --data digits --activation tanh --loss cross-entropy --hidden 16 --restarts 2 --epochs 1 --threads 2 --quiet"
   "minibatch|restarts --data digits --batch-size 16 --hidden 32 --restarts 2 --epochs 2 --threads 2 --quiet"
   "block-784|restarts --data $tmp/wide.csv --target label --hidden 32 --activation tanh --loss cross-entropy --restarts 2 --epochs 2 --threads 2 --quiet"
+  "spirals|restarts --data spirals --restarts 2 --epochs 20 --threads 2 --quiet"
+  "sine|restarts --data sine --restarts 2 --epochs 20 --threads 2 --quiet"
 )
 
 fail=0
@@ -74,7 +76,7 @@ for cpu in native Nehalem Haswell; do
     >"$tmp/evaluate.$cpu.txt"
 done
 
-for name in tanh-ce minibatch block-784 evaluate; do
+for name in tanh-ce minibatch block-784 spirals sine evaluate; do
   for cpu in Nehalem Haswell; do
     if cmp -s "$tmp/$name.native.txt" "$tmp/$name.$cpu.txt"; then
       echo "same bits: $name, native and -cpu $cpu"

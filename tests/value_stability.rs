@@ -1,7 +1,9 @@
 //! Value stability, as rand's `value_stability` tests: the exact bits of `exp`, `log`, the
 //! sigmoid, tanh and the softmax of the cross-entropy loss on a fixed set of inputs, in `f64` and
-//! `f32`, on every CPU path (the baseline build, and a loop compiled for AVX2 through
-//! `linalg::with_avx2` as training runs it, where the CPU has AVX2).
+//! `f32`, on every CPU path (the baseline build, and loops compiled for AVX2 and for AVX-512F
+//! through `linalg::with_avx2` and `linalg::with_avx512`, as training and evaluation run them,
+//! where the CPU has them). The softmax and the cross-entropy losses are pinned in both forms, a
+//! sample at a time (training) and a batch at a time (evaluation).
 //!
 //! The expected bits were produced once from the implementation and frozen: they change only if
 //! the numerics change (a C library function in place of the crate's own, `f32` computed
@@ -10,7 +12,7 @@
 //! table; say so in the CHANGELOG, since every trained network changes with it.
 
 use backprop::activations::{exp, log, tanh, Activation};
-use backprop::linalg::{with_avx2, Real};
+use backprop::linalg::{with_avx2, with_avx512, Real};
 use backprop::network::Loss;
 
 /// Inputs from the subnormals to beyond overflow, both signs.
@@ -116,30 +118,75 @@ fn compute<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
         );
     }
     out.push(("cross-entropy losses", vec![fnv(&bits(&losses))]));
+    out.extend(batch::<T>());
     out
 }
 
-/// [`compute`] with every loop compiled for AVX2 where the CPU has it.
+/// The loops of [`compute`] as training and evaluation run them, inlined into the caller: the
+/// activations over a slice, and the softmax and cross-entropy of a batch.
+#[inline(always)]
+fn loops<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
+    let x: Vec<T> = inputs();
+    let n = x.len();
+    let mut out = Vec::new();
+    let e: Vec<T> = x.iter().map(|&x| exp(x)).collect();
+    out.push(("exp", row(&e)));
+    let l: Vec<T> = x.iter().map(|&x| log(x.abs())).collect();
+    out.push(("log", row(&l)));
+    let t: Vec<T> = x.iter().map(|&x| tanh(x)).collect();
+    out.push(("tanh", row(&t)));
+    for a in [Activation::Sigmoid, Activation::Tanh] {
+        let mut v = vec![T::zero(); n];
+        a.apply_to(&x, &mut v);
+        out.push((a.name(), row(&v)));
+    }
+    out.extend(batch::<T>());
+    out
+}
+
+/// The softmax of `LOGITS` and the losses of the 1024 softmaxes of [`compute`], each batch in one
+/// call of `Loss::values_and_outputs` (an evaluation's form): the same rows, to the bit.
+#[inline(always)]
+fn batch<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
+    let mut out = Vec::new();
+    let z: Vec<T> = LOGITS.iter().map(|&x| T::from_f64(x)).collect();
+    let (mut p, mut loss) = (vec![T::zero(); z.len()], [T::zero()]);
+    let mut y = vec![T::zero(); z.len()];
+    y[2] = T::one();
+    Loss::CrossEntropy
+        .values_and_outputs(&z, &y, &mut loss, &mut p, true)
+        .unwrap();
+    out.push(("softmax", bits(&p)));
+    let (mut zs, mut ys) = (Vec::new(), Vec::new());
+    for k in 0..1024 {
+        zs.extend(
+            (0..10).map(|i| {
+                T::from_f64(((k * 7 + i * 13) % 97) as f64 / 6.0625 - 8.0 + k as f64 / 3e3)
+            }),
+        );
+        ys.extend((0..10).map(|i| if i == k % 10 { T::one() } else { T::zero() }));
+    }
+    let (mut losses, mut scratch) = (vec![T::zero(); 1024], vec![T::zero(); zs.len()]);
+    Loss::CrossEntropy
+        .values_and_outputs(&zs, &ys, &mut losses, &mut scratch, false)
+        .unwrap();
+    out.push(("cross-entropy losses", vec![fnv(&bits(&losses))]));
+    out
+}
+
+/// [`loops`] compiled for AVX2 where the CPU has it.
 fn compute_avx2<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
     with_avx2(
         #[inline(always)]
-        || {
-            let x: Vec<T> = inputs();
-            let n = x.len();
-            let mut out = Vec::new();
-            let e: Vec<T> = x.iter().map(|&x| exp(x)).collect();
-            out.push(("exp", row(&e)));
-            let l: Vec<T> = x.iter().map(|&x| log(x.abs())).collect();
-            out.push(("log", row(&l)));
-            let t: Vec<T> = x.iter().map(|&x| tanh(x)).collect();
-            out.push(("tanh", row(&t)));
-            for a in [Activation::Sigmoid, Activation::Tanh] {
-                let mut v = vec![T::zero(); n];
-                a.apply_to(&x, &mut v);
-                out.push((a.name(), row(&v)));
-            }
-            out
-        },
+        || loops::<T>(),
+    )
+}
+
+/// [`loops`] compiled for AVX-512F where the CPU has it.
+fn compute_avx512<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
+    with_avx512(
+        #[inline(always)]
+        || loops::<T>(),
     )
 }
 
@@ -204,6 +251,16 @@ fn f64_bits_are_pinned_on_the_baseline_path() {
 #[test]
 fn f64_bits_are_pinned_on_the_avx2_path() {
     check("f64 AVX2", &compute_avx2::<f64>(), F64);
+}
+
+#[test]
+fn f64_bits_are_pinned_on_the_avx512_path() {
+    check("f64 AVX-512", &compute_avx512::<f64>(), F64);
+}
+
+#[test]
+fn f32_bits_are_pinned_on_the_avx512_path() {
+    check("f32 AVX-512", &compute_avx512::<f32>(), F32);
 }
 
 #[test]

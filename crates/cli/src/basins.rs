@@ -107,8 +107,13 @@ pub fn analyze(report: &Report, data: Option<&str>, config: BasinsConfig) -> Res
             target: &[],
             drop: &[],
             seed: c.seed,
-            delimiter: None,
-            no_header: false,
+            // The run's reading of its file; another file's delimiter is detected.
+            delimiter: c
+                .data
+                .delimiter
+                .filter(|_| data.is_none())
+                .and_then(|d| u8::try_from(d).ok()),
+            no_header: c.data.no_header,
             keep: &[],
             model: "the report's best model",
         },

@@ -32,6 +32,14 @@ pub struct DataInfo {
     pub validation_rows: usize,
     /// FNV-1a hash of the bits of every (scaled) training and validation number, in order.
     pub fingerprint: String,
+    /// The field delimiter the file was read with (given or detected; none for a built-in
+    /// dataset and in reports written before the field), so that `basins` and the HTML report
+    /// read the file again as the run did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delimiter: Option<char>,
+    /// The file had no header row (`--no-header`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_header: bool,
 }
 
 /// The network's shape, as recorded in reports.
@@ -368,6 +376,8 @@ pub fn setup(args: &TrainingArgs, restarts: usize, from: Option<&Model>) -> Resu
         train_rows: train.len(),
         validation_rows: validation_set.as_ref().map_or(0, Dataset::len),
         fingerprint: fingerprint(&train, validation_set.as_ref()),
+        delimiter: raw.delimiter.map(|(d, _)| char::from(d)),
+        no_header: args.data.no_header,
     };
     Ok(Setup {
         config: ExperimentConfig {

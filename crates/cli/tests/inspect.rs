@@ -172,6 +172,53 @@ fn basins_on_xor_separates_the_solutions_from_the_local_minima() {
 }
 
 /// A JSON array of numbers as `f64`s.
+/// A semicolon-separated file without a header row: `basins` reads it again as the run did (its
+/// delimiter and `--no-header` are in the report), where detection alone would refuse the header
+/// of numbers.
+#[test]
+fn basins_reads_the_file_as_the_run_did() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let d = dir.path();
+    let mut text = String::new();
+    for k in 0..60 {
+        let (a, b) = ((k % 7) as f64 / 7.0, (k % 5) as f64 / 5.0);
+        text.push_str(&format!("{a};{b};{}\n", u8::from(a + b > 0.8)));
+    }
+    std::fs::write(d.join("semi.csv"), text).expect("write the file");
+    let run = ok(
+        d,
+        &[
+            "restarts",
+            "--data",
+            "semi.csv",
+            "--no-header",
+            "--delimiter",
+            ";",
+            "--target",
+            "c2",
+            "--hidden",
+            "3",
+            "--epochs",
+            "5",
+            "--restarts",
+            "3",
+            "--keep-models",
+            "--report",
+            "semi.json",
+            "-q",
+        ],
+    );
+    let report = json(&d.join("semi.json"));
+    assert_eq!(report["config"]["data"]["delimiter"], ";", "{}", run.stdout);
+    assert_eq!(report["config"]["data"]["no_header"], true);
+    let basins = ok(d, &["basins", "semi.json"]);
+    assert!(
+        basins.stdout.contains("distinct minima"),
+        "{}",
+        basins.stdout
+    );
+}
+
 fn floats(v: &Value) -> Vec<f64> {
     v.as_array()
         .unwrap_or_else(|| panic!("an array: {v}"))

@@ -65,7 +65,7 @@ pub use level1::{axpy, axpy_dot_inline, dot, dot_inline, hadamard_mut, hadamard_
 pub use level2::{gemv, gemv_ger, gemv_tr, gemv_tr_sweep, ger, ger_gemv_tr, Sweep};
 pub use level3::{gemm_nt_to, gemm_to, gemm_tr_to};
 pub use real::Real;
-pub use simd::with_avx2;
+pub use simd::{with_avx2, with_avx512, with_widest};
 
 /// A dense column-major matrix: the type of every `W_i`, and of mini-batches (samples as columns).
 pub type Matrix<T = f64> = nalgebra::DMatrix<T>;

@@ -84,6 +84,54 @@ pub fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
     f()
 }
 
+/// Runs `f`, compiled for AVX-512F where the CPU has it: as [`with_avx2`] with 512-bit registers
+/// (8 `f64` or 16 `f32` per instruction) for element-wise work over a layer or a batch, such as
+/// the activations and the softmax's exponentials. No fused multiply-add either, so the same bits
+/// as the baseline and AVX2 builds. Where the CPU lacks AVX-512F, `f` runs as it is.
+///
+/// ```
+/// use backprop_linalg::with_avx512;
+/// let v = [1.0_f64, 2.0, 3.0];
+/// assert_eq!(with_avx512(|| v.iter().map(|x| x * x).sum::<f64>()), 14.0);
+/// ```
+#[inline(always)]
+pub fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    {
+        /// `f` with AVX-512F (and AVX2) enabled.
+        ///
+        /// # Safety
+        /// The CPU must support AVX-512F and AVX2.
+        #[target_feature(enable = "avx512f,avx2")]
+        unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
+            f()
+        }
+        if ::std::is_x86_feature_detected!("avx512f") && ::std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected).
+            return unsafe { avx512(f) };
+        }
+    }
+    f()
+}
+
+/// Runs `f` compiled for the widest registers the CPU has: [`with_avx512`] where it has AVX-512F,
+/// else [`with_avx2`], else as it is. Every build runs the same source in the same order without
+/// fused multiply-adds: the same bits on every CPU.
+///
+/// ```
+/// use backprop_linalg::with_widest;
+/// let v = [0.5_f64; 40];
+/// assert_eq!(with_widest(|| v.iter().map(|x| x * 2.0).sum::<f64>()), 40.0);
+/// ```
+#[inline(always)]
+pub fn with_widest<R>(f: impl FnOnce() -> R) -> R {
+    #[cfg(target_arch = "x86_64")]
+    if ::std::is_x86_feature_detected!("avx512f") && ::std::is_x86_feature_detected!("avx2") {
+        return with_avx512(f);
+    }
+    with_avx2(f)
+}
+
 multiversion! {
     fn dot(a: &[T], b: &[T]) -> T => crate::x86::dot, a.len();
     fn axpy(y: &mut [T], a: T, x: &[T]) => crate::x86::axpy, y.len();

@@ -1,6 +1,8 @@
 //! Mini-batches: samples as the columns of a matrix, every pass on GEMM.
 
-use backprop_linalg::{gemm_nt_to, gemm_to, gemm_tr_to, GemmScratch, Matrix, MatrixView, Real};
+use backprop_linalg::{
+    gemm_nt_to, gemm_to, gemm_tr_to, with_widest, GemmScratch, Matrix, MatrixView, Real,
+};
 
 use crate::{Error, Gradients, Layer, Network, Result};
 
@@ -84,6 +86,15 @@ impl<T: Real> BatchWorkspace<T> {
         self.v[l].columns(0, b)
     }
 
+    /// [`v`](Self::v) as one slice: the first `b` columns of `V_l`, one after the other
+    /// (column-major, `n_l b` entries).
+    ///
+    /// # Panics
+    /// If `l > d` or `b > capacity`.
+    pub fn v_slice(&self, l: usize, b: usize) -> &[T] {
+        &self.v[l].as_slice()[..self.widths[l] * b]
+    }
+
     /// `S_l` of the last forward pass over `b` samples.
     ///
     /// # Panics
@@ -151,29 +162,82 @@ impl<T: Real> Network<T> {
         b: usize,
     ) -> Result<MatrixView<'w, T>> {
         self.check_batch(ws, b)?;
-        for (l, layer) in self.layers().iter().enumerate() {
-            let n = layer.outputs();
-            let (lower, upper) = ws.v.split_at_mut(l + 1);
-            let s = &mut ws.s[l + 1];
-            gemm_tr_to(
-                &mut s.columns_mut(0, b),
-                layer.weights(),
-                &lower[l].columns(0, b),
-                &mut ws.gemm,
-            );
-            // The first b columns are contiguous in a column-major buffer.
-            let s = &mut s.as_mut_slice()[..n * b];
-            for s_j in s.chunks_exact_mut(n) {
-                for (x, &bias) in s_j.iter_mut().zip(layer.bias()) {
-                    *x += bias;
-                }
-            }
-            layer
-                .activation()
-                .apply_to(s, &mut upper[0].as_mut_slice()[..n * b]);
-        }
+        self.forward_layers(ws, None, b);
         ws.forwarded = b;
         Ok(ws.v[self.depth()].columns(0, b))
+    }
+
+    /// The forward pass of [`forward_batch`](Self::forward_batch) over the columns of `x` (`n_0 x
+    /// b`, one sample a column) where they are, without loading them into the workspace: for an
+    /// evaluation over a dataset's columns. Returns the outputs `V_d` (`n_d x b`), the same bits as
+    /// `forward_batch` after loading the columns. The workspace does not hold `V_0` then, so no
+    /// backward pass may follow (it returns [`Error::NoForwardPass`]).
+    ///
+    /// # Errors
+    /// [`Error::BatchSize`] unless `1 <= b <= capacity`, [`Error::Length`] if `x` does not have
+    /// `n_0` rows, [`Error::BufferMismatch`] for a workspace of another shape.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_network::{Activation, Network};
+    /// use backprop_linalg::Matrix;
+    /// let net = Network::builder(2).layer(3, Activation::Tanh).layer(1, Activation::Identity).build()?;
+    /// let x = Matrix::from_column_slice(2, 4, &[0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.5, -0.5]);
+    /// let mut ws = net.batch_workspace(4)?;
+    /// let direct = net.forward_batch_of(&mut ws, &x.columns(0, 4))?.clone_owned();
+    /// for j in 0..4 {
+    ///     ws.load(j, x.column(j).as_slice(), &[0.0])?;
+    /// }
+    /// assert_eq!(direct, net.forward_batch(&mut ws, 4)?);
+    /// # Ok::<(), backprop_network::Error>(())
+    /// ```
+    pub fn forward_batch_of<'w>(
+        &self,
+        ws: &'w mut BatchWorkspace<T>,
+        x: &MatrixView<'_, T>,
+    ) -> Result<MatrixView<'w, T>> {
+        let b = x.ncols();
+        self.check_batch(ws, b)?;
+        Self::check_len("inputs X", self.inputs(), x.nrows())?;
+        self.forward_layers(ws, Some(x), b);
+        ws.forwarded = 0;
+        Ok(ws.v[self.depth()].columns(0, b))
+    }
+
+    /// `S_l` and `V_l` of the first `b` columns, layer by layer, from `x` or else the workspace's
+    /// `V_0`. The bias and activation loops run compiled for the widest registers the CPU has
+    /// (the same bits); each product is the GEMM's own dispatch.
+    fn forward_layers(&self, ws: &mut BatchWorkspace<T>, x: Option<&MatrixView<'_, T>>, b: usize) {
+        with_widest(
+            #[inline(always)]
+            || {
+                for (l, layer) in self.layers().iter().enumerate() {
+                    let n = layer.outputs();
+                    let (lower, upper) = ws.v.split_at_mut(l + 1);
+                    let s = &mut ws.s[l + 1];
+                    let input = match x {
+                        Some(x) if l == 0 => x.columns(0, b),
+                        _ => lower[l].columns(0, b),
+                    };
+                    gemm_tr_to(
+                        &mut s.columns_mut(0, b),
+                        layer.weights(),
+                        &input,
+                        &mut ws.gemm,
+                    );
+                    // The first b columns are contiguous in a column-major buffer.
+                    let s = &mut s.as_mut_slice()[..n * b];
+                    for s_j in s.chunks_exact_mut(n) {
+                        for (x, &bias) in s_j.iter_mut().zip(layer.bias()) {
+                            *x += bias;
+                        }
+                    }
+                    layer
+                        .activation()
+                        .apply_to(s, &mut upper[0].as_mut_slice()[..n * b]);
+                }
+            },
+        )
     }
 
     /// Backpropagation over the batch of the last [`forward_batch`](Self::forward_batch): writes
@@ -443,6 +507,103 @@ mod tests {
             close_to_backward_then_update::<f64>(&widths, &acts, loss, seed, m, capacity, 1e-12)?;
             close_to_backward_then_update::<f32>(&widths, &acts, loss, seed, m, capacity, 1e-4)?;
         }
+    }
+
+    /// The forward pass over a matrix's columns where they lie and the loaded forward pass give
+    /// the same bits, and no backward pass follows the first; the losses and predictions of the
+    /// batch (one call of `values_and_outputs`) are each column's own `value_and_output` and
+    /// `value`, to the bit.
+    fn forward_of_and_losses_agree<T: Real>(
+        widths: &[usize],
+        acts: &[Activation],
+        loss: Loss,
+        seed: u64,
+        b: usize,
+    ) -> Result<(), TestCaseError> {
+        let net = network::<T>(widths, acts, loss, seed);
+        let (n0, nd) = (widths[0], widths[widths.len() - 1]);
+        let data = samples_as::<T>(n0, nd, b, seed);
+        let xs: Vec<T> = data.iter().flat_map(|(x, _)| x.clone()).collect();
+        let ys: Vec<T> = data.iter().flat_map(|(_, y)| y.clone()).collect();
+        let x = backprop_linalg::Matrix::from_column_slice(n0, b, &xs);
+        let mut ws = net.batch_workspace(b + 1).unwrap();
+        let direct: Vec<T> = net
+            .forward_batch_of(&mut ws, &x.columns(0, b))
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        prop_assert_eq!(ws.v_slice(net.depth(), b), &direct[..]);
+        let mut grads = net.gradients();
+        prop_assert!(matches!(
+            net.backward_batch(&mut ws, b, &mut grads),
+            Err(Error::NoForwardPass)
+        ));
+        let (mut losses, mut out) = (vec![T::zero(); b], vec![T::zero(); nd * b]);
+        loss.values_and_outputs(&direct, &ys, &mut losses, &mut out, true)
+            .unwrap();
+        for (j, (x, y)) in data.iter().enumerate() {
+            ws.load(j, x, y).unwrap();
+        }
+        let loaded: Vec<T> = net
+            .forward_batch(&mut ws, b)
+            .unwrap()
+            .iter()
+            .copied()
+            .collect();
+        let bits = |v: &[T]| v.iter().map(|x| x.as_f64().to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&loaded), bits(&direct));
+        let mut p = vec![T::zero(); nd];
+        for (j, (_, y)) in data.iter().enumerate() {
+            let v_d = &direct[j * nd..(j + 1) * nd];
+            let l = loss.value_and_output(v_d, y, &mut p).unwrap();
+            prop_assert_eq!(l.as_f64().to_bits(), losses[j].as_f64().to_bits());
+            prop_assert_eq!(bits(&p), bits(&out[j * nd..(j + 1) * nd]));
+            prop_assert_eq!(
+                loss.value(v_d, y).unwrap().as_f64().to_bits(),
+                losses[j].as_f64().to_bits()
+            );
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn forward_batch_of_and_batch_losses_are_each_columns_own_to_the_bit(
+            widths in proptest::collection::vec(1usize..=19, 2..=4),
+            act in 0usize..4,
+            cross_entropy in any::<bool>(),
+            seed in any::<u64>(),
+            b in 1usize..40,
+        ) {
+            let acts = [Activation::DIFFERENTIABLE[act], Activation::Identity];
+            let loss = if cross_entropy { Loss::CrossEntropy } else { Loss::Squared };
+            forward_of_and_losses_agree::<f64>(&widths, &acts, loss, seed, b)?;
+            forward_of_and_losses_agree::<f32>(&widths, &acts, loss, seed, b)?;
+        }
+    }
+
+    #[test]
+    fn forward_batch_of_refuses_a_wrong_shape() {
+        let net = network::<f64>(&[3, 4, 2], &[Activation::Tanh], Loss::Squared, 1);
+        let mut ws = net.batch_workspace(4).unwrap();
+        let x = backprop_linalg::Matrix::<f64>::zeros(2, 5);
+        assert!(matches!(
+            net.forward_batch_of(&mut ws, &x.columns(0, 3)),
+            Err(Error::Length { .. })
+        ));
+        let x = backprop_linalg::Matrix::<f64>::zeros(3, 5);
+        assert!(matches!(
+            net.forward_batch_of(&mut ws, &x.columns(0, 5)),
+            Err(Error::BatchSize { .. })
+        ));
+        let (mut losses, mut out) = ([0.0; 2], [0.0; 5]);
+        assert!(Loss::Squared
+            .values_and_outputs(&[0.0; 5], &[0.0; 5], &mut losses, &mut out, false)
+            .is_err());
+        assert!(Loss::Squared
+            .values_and_outputs(&[0.0; 4], &[0.0; 4], &mut [], &mut [0.0; 4], false)
+            .is_err());
     }
 
     /// One batch: the same loss and the same biases to the bit (the biases are updated as

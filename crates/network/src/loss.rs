@@ -4,7 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use backprop_activations::{exp, log};
-use backprop_linalg::Real;
+use backprop_linalg::{with_widest, Real};
 
 use crate::error::check_len;
 use crate::{Error, Result};
@@ -59,21 +59,8 @@ impl Loss {
     pub fn value<T: Real>(self, v_d: &[T], y: &[T]) -> Result<T> {
         check_len("target y", v_d.len(), y.len())?;
         Ok(match self {
-            Loss::Squared => {
-                let half = T::from_f64(0.5);
-                v_d.iter()
-                    .zip(y)
-                    .map(|(&p, &t)| (p - t) * (p - t))
-                    .fold(T::zero(), |a, e| a + e)
-                    * half
-            }
-            Loss::CrossEntropy => {
-                let lse = log_sum_exp(v_d);
-                v_d.iter()
-                    .zip(y)
-                    .filter(|(_, &t)| t != T::zero())
-                    .fold(T::zero(), |a, (&z, &t)| a + t * (lse - z))
-            }
+            Loss::Squared => squared(v_d, y),
+            Loss::CrossEntropy => cross_entropy(v_d, y, log_sum_exp(v_d)),
         })
     }
 
@@ -81,6 +68,7 @@ impl Loss {
     ///
     /// # Errors
     /// [`Error::Length`] if `y` or `dv` is not as long as `v_d`.
+    #[inline(always)]
     pub fn gradient_to<T: Real>(self, v_d: &[T], y: &[T], dv: &mut [T]) -> Result<T> {
         check_len("target y", v_d.len(), y.len())?;
         check_len("gradient dL/dv_d", v_d.len(), dv.len())?;
@@ -93,25 +81,19 @@ impl Loss {
             }
             Loss::CrossEntropy => {
                 let lse = log_sum_exp_in(v_d, dv);
-                let total = y.iter().fold(T::zero(), |a, &t| a + t);
-                // Two loops, the first without a branch so that its `exp` vectorizes.
+                let total = sum(y);
+                // Without a branch, so that its `exp` vectorizes.
                 for ((d, &z), &t) in dv.iter_mut().zip(v_d).zip(y) {
                     *d = total * exp(z - lse) - t;
                 }
-                let mut loss = T::zero();
-                for (&z, &t) in v_d.iter().zip(y) {
-                    if t != T::zero() {
-                        loss += t * (lse - z);
-                    }
-                }
-                loss
+                cross_entropy(v_d, y, lse)
             }
         })
     }
 
     /// [`value`](Self::value) and [`output_to`](Self::output_to) at once, each to the bit, for an
     /// evaluation: the prediction into `out`, the loss returned. The softmax's `log_sum_exp` is
-    /// computed once for both.
+    /// computed once for both. (One column of [`values_and_outputs`](Self::values_and_outputs).)
     ///
     /// # Errors
     /// [`Error::Length`] if `y` or `out` is not as long as `v_d`.
@@ -128,24 +110,93 @@ impl Loss {
     /// # Ok::<(), backprop_network::Error>(())
     /// ```
     pub fn value_and_output<T: Real>(self, v_d: &[T], y: &[T], out: &mut [T]) -> Result<T> {
+        let mut loss = [T::zero()];
+        self.values_and_outputs(v_d, y, &mut loss, out, true)?;
+        Ok(loss[0])
+    }
+
+    /// [`value_and_output`](Self::value_and_output) of every sample of a batch, each to the bit:
+    /// `v_d`, `y` and `out` hold `b = losses.len()` columns of `n_d` entries one after the other
+    /// (a column-major `n_d x b` matrix), and `losses[j]` gets column `j`'s loss. With `outputs`,
+    /// `out` gets the predictions; without, it is only scratch. For cross-entropy, the
+    /// exponentials of the whole batch are one loop, which vectorizes across the samples.
+    ///
+    /// # Errors
+    /// [`Error::Length`] for no losses, or if `v_d` is not a whole number of columns, or `y` or
+    /// `out` is not as long as `v_d`.
+    ///
+    /// # Example
+    /// ```
+    /// use backprop_network::Loss;
+    /// let v = [0.5_f64, -1.0, 2.0, 0.0, 3.0, 1.0]; // two samples of three outputs
+    /// let y = [0.0, 0.0, 1.0, 0.0, 1.0, 0.0];
+    /// let (mut losses, mut p) = ([0.0; 2], [0.0; 6]);
+    /// Loss::CrossEntropy.values_and_outputs(&v, &y, &mut losses, &mut p, true)?;
+    /// assert_eq!(losses[1], Loss::CrossEntropy.value(&v[3..], &y[3..])?);
+    /// # Ok::<(), backprop_network::Error>(())
+    /// ```
+    pub fn values_and_outputs<T: Real>(
+        self,
+        v_d: &[T],
+        y: &[T],
+        losses: &mut [T],
+        out: &mut [T],
+        outputs: bool,
+    ) -> Result<()> {
+        let n = (v_d.len() / losses.len().max(1)).max(1);
+        check_len("batch outputs v_d", n * losses.len(), v_d.len())?;
         check_len("target y", v_d.len(), y.len())?;
         check_len("output", v_d.len(), out.len())?;
-        Ok(match self {
-            Loss::Squared => {
-                out.copy_from_slice(v_d);
-                self.value(v_d, y)?
-            }
-            Loss::CrossEntropy => {
-                let lse = log_sum_exp_in(v_d, out);
-                for (o, &z) in out.iter_mut().zip(v_d) {
-                    *o = exp(z - lse);
+        let columns = || v_d.chunks_exact(n).zip(y.chunks_exact(n));
+        // Compiled for the widest registers the CPU has (the same bits on every build).
+        with_widest(
+            #[inline(always)]
+            || match self {
+                Loss::Squared => {
+                    out.copy_from_slice(v_d);
+                    for (l, (z, t)) in losses.iter_mut().zip(columns()) {
+                        *l = squared(z, t);
+                    }
                 }
-                v_d.iter()
-                    .zip(y)
-                    .filter(|(_, &t)| t != T::zero())
-                    .fold(T::zero(), |a, (&z, &t)| a + t * (lse - z))
-            }
-        })
+                Loss::CrossEntropy => {
+                    // The terms exp(z_k - m) of every column, m its largest entry (kept in `losses`
+                    // meanwhile), as `log_sum_exp_in` takes them, then their sums and logs.
+                    for ((z, o), m) in v_d
+                        .chunks_exact(n)
+                        .zip(out.chunks_exact_mut(n))
+                        .zip(&mut *losses)
+                    {
+                        *m = largest(z);
+                        for (o, &x) in o.iter_mut().zip(z) {
+                            *o = x - *m;
+                        }
+                    }
+                    exp_in_place(out);
+                    for ((l, (z, t)), o) in losses
+                        .iter_mut()
+                        .zip(columns())
+                        .zip(out.chunks_exact_mut(n))
+                    {
+                        let max = *l;
+                        let lse = if max.is_finite() {
+                            max + log(sum(o))
+                        } else {
+                            max
+                        };
+                        *l = cross_entropy(z, t, lse);
+                        if outputs {
+                            for (o, &x) in o.iter_mut().zip(z) {
+                                *o = x - lse;
+                            }
+                        }
+                    }
+                    if outputs {
+                        exp_in_place(out);
+                    }
+                }
+            },
+        );
+        Ok(())
     }
 
     /// The prediction the loss implies from `v_d`: `v_d` itself for the squared loss, the class
@@ -197,16 +248,53 @@ fn log_sum_exp<T: Real>(z: &[T]) -> T {
 
 /// [`log_sum_exp`] to the bit, with the terms `exp(z_k - m)` written into `scratch` (as long as
 /// `z`) by a loop without branches, which vectorizes, then summed in order.
-#[inline]
+#[inline(always)]
 fn log_sum_exp_in<T: Real>(z: &[T], scratch: &mut [T]) -> T {
-    let max = z.iter().fold(T::neg_infinity(), |m, &x| m.max(x));
+    let max = largest(z);
     if !max.is_finite() {
         return max;
     }
     for (e, &x) in scratch.iter_mut().zip(z) {
         *e = exp(x - max);
     }
-    max + log(scratch.iter().fold(T::zero(), |a, &e| a + e))
+    max + log(sum(scratch))
+}
+
+/// The largest entry of `z` (the softmax's shift `m`), `-inf` for none.
+#[inline(always)]
+fn largest<T: Real>(z: &[T]) -> T {
+    z.iter().fold(T::neg_infinity(), |m, &x| m.max(x))
+}
+
+/// The sum of `e`, in order.
+#[inline(always)]
+fn sum<T: Real>(e: &[T]) -> T {
+    e.iter().fold(T::zero(), |a, &e| a + e)
+}
+
+/// `x = exp(x)`, entry by entry, in a loop that vectorizes.
+#[inline(always)]
+fn exp_in_place<T: Real>(x: &mut [T]) {
+    x.iter_mut().for_each(|x| *x = exp(*x));
+}
+
+/// The squared loss `1/2 ||v - y||^2`, summed in order.
+#[inline(always)]
+fn squared<T: Real>(v: &[T], y: &[T]) -> T {
+    v.iter()
+        .zip(y)
+        .map(|(&p, &t)| (p - t) * (p - t))
+        .fold(T::zero(), |a, e| a + e)
+        * T::from_f64(0.5)
+}
+
+/// Cross-entropy given the log-sum-exp: `sum_k y_k (lse - z_k)` over the nonzero `y_k`, in order.
+#[inline(always)]
+fn cross_entropy<T: Real>(z: &[T], y: &[T], lse: T) -> T {
+    z.iter()
+        .zip(y)
+        .filter(|(_, &t)| t != T::zero())
+        .fold(T::zero(), |a, (&z, &t)| a + t * (lse - z))
 }
 
 impl fmt::Display for Loss {

@@ -462,6 +462,7 @@ impl<T: Real> Network<T> {
     /// Backpropagation from the loss gradient down to layer 1, updating every layer above the
     /// first as it goes (the fused backward product and rank-1 update), and leaving
     /// `delta_1 = dL/dv_1 ⊙ σ'(s_1)` in `ws.dv[1]` with the first layer's bias already updated.
+    #[inline(always)]
     pub(crate) fn backprop_update_above_first(
         &mut self,
         ws: &mut Workspace<T>,

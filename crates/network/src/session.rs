@@ -2,7 +2,8 @@
 //! deferred and fused into the next forward product.
 
 use backprop_linalg::{
-    axpy_dot_inline, dot_inline, gemv_tr_sweep, ger, ger_gemv_tr, with_avx2, Real, Sweep,
+    axpy_dot_inline, dot_inline, gemv_tr_sweep, ger, ger_gemv_tr, with_avx2, with_widest, Real,
+    Sweep,
 };
 
 use crate::{Loss, Network, Result, Workspace};
@@ -174,12 +175,19 @@ impl<T: Real> SgdSession<'_, T> {
                 },
             )
         } else {
-            for (k, (x, y)) in samples.into_iter().enumerate() {
-                if !self.step_wide(x, y, eta)?.is_finite() {
-                    return Ok(Some(k));
-                }
-            }
-            Ok(None)
+            // The wide kernels' loop compiled for the widest registers (AVX-512 where the CPU
+            // has it): the bias, the activation and the loss between the kernel calls.
+            with_widest(
+                #[inline(always)]
+                || {
+                    for (k, (x, y)) in samples.into_iter().enumerate() {
+                        if !self.step_wide(x, y, eta)?.is_finite() {
+                            return Ok(Some(k));
+                        }
+                    }
+                    Ok(None)
+                },
+            )
         }
     }
 

@@ -325,14 +325,17 @@ pub struct Evaluation {
 }
 
 /// Evaluation buffers, made once per run: a batch workspace of [`EVAL_CHUNK`] columns (fewer for
-/// a smaller dataset) and one prediction.
+/// a smaller dataset), and a chunk's losses and predictions.
 ///
-/// An evaluation runs the rows through [`Network::forward_batch`], `EVAL_CHUNK` at a time, each
-/// layer's product one GEMM, and takes the loss and the predicted class of every row from the
-/// same outputs: one forward pass for both. The losses are summed in `f64` in row order (one
-/// fixed order, whatever the thread count), then divided by the number of rows.
+/// An evaluation runs the rows through [`Network::forward_batch_of`] where they lie in the
+/// dataset, `EVAL_CHUNK` at a time, each layer's product one GEMM, and takes the losses and the
+/// predicted classes of the chunk from the same outputs ([`Loss::values_and_outputs`](backprop_network::Loss::values_and_outputs), whose
+/// exponentials are one loop over the chunk): one forward pass for both. The losses are summed in
+/// `f64` in row order (one fixed order, whatever the thread count), then divided by the number of
+/// rows.
 pub(crate) struct Evaluator<T: Real> {
     batch: BatchWorkspace<T>,
+    losses: Vec<T>,
     out: Vec<T>,
 }
 
@@ -340,9 +343,11 @@ impl<T: Real> Evaluator<T> {
     /// Buffers for evaluating `net` on datasets of up to `rows` rows in one chunk (at most
     /// [`EVAL_CHUNK`]; larger datasets take several).
     pub(crate) fn new(net: &Network<T>, rows: usize) -> Result<Self> {
+        let chunk = rows.clamp(1, EVAL_CHUNK);
         Ok(Evaluator {
-            batch: net.batch_workspace(rows.clamp(1, EVAL_CHUNK))?,
-            out: vec![T::zero(); net.outputs()],
+            batch: net.batch_workspace(chunk)?,
+            losses: vec![T::zero(); chunk],
+            out: vec![T::zero(); net.outputs() * chunk],
         })
     }
 
@@ -367,33 +372,29 @@ impl<T: Real> Evaluator<T> {
         mut confusion: Option<&mut [Vec<usize>]>,
     ) -> Result<Evaluation> {
         let loss = net.loss();
+        let n = net.outputs();
+        let (inputs, targets) = (data.inputs_matrix(), data.targets_matrix().as_slice());
         let mut total = 0.0;
         let mut right = 0usize;
         let capacity = self.batch.capacity();
         let mut first = 0;
         while first < data.len() {
             let b = capacity.min(data.len() - first);
-            for j in 0..b {
-                let k = first + j;
-                self.batch.load(j, data.x(k), data.y(k))?;
+            net.forward_batch_of(&mut self.batch, &inputs.columns(first, b))?;
+            let v_d = self.batch.v_slice(net.depth(), b);
+            let y = &targets[first * n..(first + b) * n];
+            let (losses, out) = (&mut self.losses[..b], &mut self.out[..n * b]);
+            loss.values_and_outputs(v_d, y, losses, out, classification)?;
+            for l in losses.iter() {
+                total += l.as_f64();
             }
-            let outputs = net.forward_batch(&mut self.batch, b)?;
-            for j in 0..b {
-                // Row j's outputs are column j, contiguous in the column-major buffer.
-                let column = outputs.column(j);
-                let v_d = column.as_slice();
-                let y = data.y(first + j);
-                if classification {
-                    total += loss.value_and_output(v_d, y, &mut self.out)?.as_f64();
-                    let (p, t) = (class_of(&self.out), class_of(y));
-                    if p == t {
-                        right += 1;
-                    }
+            if classification {
+                for (p, t) in out.chunks_exact(n).zip(y.chunks_exact(n)) {
+                    let (p, t) = (class_of(p), class_of(t));
+                    right += usize::from(p == t);
                     if let Some(counts) = confusion.as_deref_mut() {
                         counts[t][p] += 1;
                     }
-                } else {
-                    total += loss.value(v_d, y)?.as_f64();
                 }
             }
             first += b;
