@@ -825,23 +825,7 @@ impl Table {
         let mut rows = match resume {
             Some(rows) => rows,
             None => {
-                // The first record that is not a blank line.
-                let mut first = None;
-                loop {
-                    match csv.read_byte_record(&mut record) {
-                        Ok(false) => break,
-                        Ok(true) => {}
-                        Err(e) => return Err(csv_error(source, &scan, &e)),
-                    }
-                    let line = scan
-                        .borrow_mut()
-                        .line(record.position().map_or(0, |p| p.byte()));
-                    if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
-                        first = Some(line);
-                        break;
-                    }
-                }
-                let Some(first_line) = first else {
+                let Some(first_line) = next_record(&mut csv, &mut record, &scan, source)? else {
                     bail!("{source}: the file is empty: expected a header row of column names");
                 };
                 let fields: Vec<&[u8]> = record.iter().collect();
@@ -854,19 +838,7 @@ impl Table {
             }
         };
         let mut last_len = rows.width();
-        loop {
-            match csv.read_byte_record(&mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(csv_error(source, &scan, &e)),
-            }
-            let line = scan
-                .borrow_mut()
-                .line(record.position().map_or(0, |p| p.byte()));
-            // A line with nothing on it is not a row.
-            if record.len() == 1 && record[0].trim_ascii().is_empty() {
-                continue;
-            }
+        while let Some(line) = next_record(&mut csv, &mut record, &scan, source)? {
             last_len = record.len();
             if let Err(e) = rows.record(line, &record) {
                 // A quote never closed swallows the rest of the file into one ragged record.
@@ -1058,6 +1030,29 @@ fn read_error(source: &str, e: &std::io::Error) -> anyhow::Error {
         anyhow::anyhow!("{source}: cannot read: {e} (a damaged .gz file?)")
     } else {
         anyhow::anyhow!("{source}: cannot read: {e}")
+    }
+}
+
+/// Reads the next record that is not a blank line (a line with nothing on it is not a row) into
+/// `record`, and returns its line; `None` at the end of the text.
+fn next_record<R: Read>(
+    csv: &mut csv::Reader<R>,
+    record: &mut csv::ByteRecord,
+    scan: &std::rc::Rc<std::cell::RefCell<Scan>>,
+    source: &str,
+) -> Result<Option<u64>> {
+    loop {
+        match csv.read_byte_record(record) {
+            Ok(false) => return Ok(None),
+            Ok(true) => {}
+            Err(e) => return Err(csv_error(source, scan, &e)),
+        }
+        let line = scan
+            .borrow_mut()
+            .line(record.position().map_or(0, |p| p.byte()));
+        if !(record.len() == 1 && record[0].trim_ascii().is_empty()) {
+            return Ok(Some(line));
+        }
     }
 }
 
