@@ -145,7 +145,11 @@ fn loops<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
 }
 
 /// The softmax of `LOGITS` and the losses of the 1024 softmaxes of [`compute`], each batch in one
-/// call of `Loss::values_and_outputs` (an evaluation's form): the same rows, to the bit.
+/// call of `Loss::values_and_outputs` (an evaluation's form): the same rows, to the bit. That call
+/// picks the widest registers itself (`linalg::with_widest`), so in every table these rows run on
+/// the CPU's widest path; on a CPU without AVX-512, the AVX-512 tables run the AVX2 or baseline
+/// build (qemu emulates no AVX-512: `.ci/qemu-same-bits.sh` compares it only on a native
+/// AVX-512 machine).
 #[inline(always)]
 fn batch<T: Real>() -> Vec<(&'static str, Vec<u64>)> {
     let mut out = Vec::new();

@@ -107,13 +107,14 @@ pub fn analyze(report: &Report, data: Option<&str>, config: BasinsConfig) -> Res
             target: &[],
             drop: &[],
             seed: c.seed,
-            // The run's reading of its file; another file's delimiter is detected.
+            // The run's reading of its file; another file is read as a new one (its delimiter
+            // detected, a header expected).
             delimiter: c
                 .data
                 .delimiter
                 .filter(|_| data.is_none())
                 .and_then(|d| u8::try_from(d).ok()),
-            no_header: c.data.no_header,
+            no_header: c.data.no_header && data.is_none(),
             keep: &[],
             model: "the report's best model",
         },

@@ -966,9 +966,10 @@ pub(crate) fn sgd_extras(sgd: &SgdConfig) -> Vec<String> {
 }
 
 /// The first field in which `part` is another experiment than `of`, or `None` for the same
-/// experiment. The same data may stand at another path on another machine: the fingerprint of
-/// its numbers decides, not the path as typed. With `any_restarts`, the number of restarts is
-/// not compared (a resumed experiment may grow).
+/// experiment. The same data may stand at another path on another machine, in another
+/// delimiter, or be recorded by a report written before the reading options were: the
+/// fingerprint of its numbers decides, not the path or the reading as recorded. With
+/// `any_restarts`, the number of restarts is not compared (a resumed experiment may grow).
 pub fn experiment_difference(
     part: &ExperimentConfig,
     of: &ExperimentConfig,
@@ -977,6 +978,8 @@ pub fn experiment_difference(
     let mut config = part.clone();
     if config.data.fingerprint == of.data.fingerprint {
         config.data.source.clone_from(&of.data.source);
+        config.data.delimiter = of.data.delimiter;
+        config.data.no_header = of.data.no_header;
     }
     if any_restarts {
         config.restarts = of.restarts;

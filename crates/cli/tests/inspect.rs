@@ -217,6 +217,45 @@ fn basins_reads_the_file_as_the_run_did() {
         "{}",
         basins.stdout
     );
+    // A shard written before the reading was recorded (no `delimiter`, no `no_header`) merges
+    // with one written after: the same numbers are the same data.
+    let common = [
+        "restarts",
+        "--data",
+        "semi.csv",
+        "--no-header",
+        "--delimiter",
+        ";",
+        "--target",
+        "c2",
+        "--hidden",
+        "3",
+        "--epochs",
+        "5",
+        "--restarts",
+        "2",
+        "-q",
+    ];
+    for i in 0..2 {
+        let (shard, report) = (format!("{i}/2"), format!("part{i}.json"));
+        let mut args = common.to_vec();
+        args.extend(["--shard", &shard, "--report", &report]);
+        ok(d, &args);
+    }
+    let mut old = json(&d.join("part0.json"));
+    let data = old["config"]["data"].as_object_mut().expect("the data");
+    assert!(data.remove("delimiter").is_some() && data.remove("no_header").is_some());
+    std::fs::write(d.join("part0.json"), old.to_string()).expect("write the old shard");
+    ok(
+        d,
+        &[
+            "merge",
+            "part0.json",
+            "part1.json",
+            "--report",
+            "merged.json",
+        ],
+    );
 }
 
 fn floats(v: &Value) -> Vec<f64> {

@@ -86,8 +86,10 @@ pub fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
 
 /// Runs `f`, compiled for AVX-512F where the CPU has it: as [`with_avx2`] with 512-bit registers
 /// (8 `f64` or 16 `f32` per instruction) for element-wise work over a layer or a batch, such as
-/// the activations and the softmax's exponentials. No fused multiply-add either, so the same bits
-/// as the baseline and AVX2 builds. Where the CPU lacks AVX-512F, `f` runs as it is.
+/// the activations and the softmax's exponentials. AVX-512F implies FMA (and F16C) to the
+/// compiler, but Rust never fuses a separate product and sum into one (no fast-math), so the
+/// results are the same bits as the baseline and AVX2 builds. Where the CPU lacks AVX-512F, `f`
+/// runs as it is.
 ///
 /// ```
 /// use backprop_linalg::with_avx512;
@@ -98,10 +100,11 @@ pub fn with_avx2<R>(f: impl FnOnce() -> R) -> R {
 pub fn with_avx512<R>(f: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     {
-        /// `f` with AVX-512F (and AVX2) enabled.
+        /// `f` with AVX-512F (and AVX2; the compiler takes FMA and F16C with AVX-512F) enabled.
         ///
         /// # Safety
-        /// The CPU must support AVX-512F and AVX2.
+        /// The CPU must support AVX-512F and AVX2 (and so FMA and F16C, which every AVX-512F CPU
+        /// has).
         #[target_feature(enable = "avx512f,avx2")]
         unsafe fn avx512<R>(f: impl FnOnce() -> R) -> R {
             f()

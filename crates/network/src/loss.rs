@@ -122,8 +122,9 @@ impl Loss {
     /// exponentials of the whole batch are one loop, which vectorizes across the samples.
     ///
     /// # Errors
-    /// [`Error::Length`] for no losses, or if `v_d` is not a whole number of columns, or `y` or
-    /// `out` is not as long as `v_d`.
+    /// [`Error::Length`] if `v_d` is not `losses.len()` columns of one length, or `y` or `out` is
+    /// not as long as `v_d`. Columns of no entries have the loss 0, as [`value`](Self::value)
+    /// gives them.
     ///
     /// # Example
     /// ```
@@ -143,10 +144,14 @@ impl Loss {
         out: &mut [T],
         outputs: bool,
     ) -> Result<()> {
-        let n = (v_d.len() / losses.len().max(1)).max(1);
-        check_len("batch outputs v_d", n * losses.len(), v_d.len())?;
         check_len("target y", v_d.len(), y.len())?;
         check_len("output", v_d.len(), out.len())?;
+        if v_d.is_empty() {
+            losses.fill(T::zero());
+            return Ok(());
+        }
+        let n = (v_d.len() / losses.len().max(1)).max(1);
+        check_len("batch outputs v_d", n * losses.len(), v_d.len())?;
         let columns = || v_d.chunks_exact(n).zip(y.chunks_exact(n));
         // Compiled for the widest registers the CPU has (the same bits on every build).
         with_widest(
@@ -340,6 +345,48 @@ mod tests {
                     dv[k]
                 );
             }
+        }
+        Ok(())
+    }
+
+    /// The batch form of unusual columns (infinite and NaN logits, a column wider than the
+    /// stack buffer of `log_sum_exp`, columns of no entries) against each column's own
+    /// `value_and_output` and `value`, to the bit.
+    #[test]
+    fn unusual_columns_of_a_batch_are_their_own_to_the_bit() -> Result<()> {
+        let wide: Vec<f64> = (0..40).map(|k| f64::from(k) / 7.0 - 2.0).collect();
+        let mut onehot = vec![0.0; 40];
+        onehot[3] = 1.0;
+        let columns: Vec<(Vec<f64>, Vec<f64>)> = vec![
+            (vec![f64::INFINITY, 1.0, 0.0], vec![0.0, 1.0, 0.0]),
+            (vec![f64::NEG_INFINITY; 3], vec![1.0, 0.0, 0.0]),
+            (vec![f64::NAN, 0.0, 2.0], vec![0.0, 0.0, 1.0]),
+            (vec![1e308, -1e308, 0.0], vec![0.2, 0.3, 0.5]),
+        ];
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        for loss in Loss::ALL {
+            let (v, y): (Vec<f64>, Vec<f64>) = (
+                columns.iter().flat_map(|(v, _)| v.clone()).collect(),
+                columns.iter().flat_map(|(_, y)| y.clone()).collect(),
+            );
+            for (v, y, b) in [(&v, &y, columns.len()), (&wide, &onehot, 1)] {
+                let n = v.len() / b;
+                let (mut losses, mut out) = (vec![0.0; b], vec![0.0; v.len()]);
+                loss.values_and_outputs(v, y, &mut losses, &mut out, true)?;
+                for j in 0..b {
+                    let (vj, yj) = (&v[j * n..(j + 1) * n], &y[j * n..(j + 1) * n]);
+                    let mut p = vec![0.0; n];
+                    let l = loss.value_and_output(vj, yj, &mut p)?;
+                    assert_eq!(l.to_bits(), losses[j].to_bits(), "{loss} column {j}");
+                    assert_eq!(loss.value(vj, yj)?.to_bits(), l.to_bits(), "{loss} {j}");
+                    assert_eq!(bits(&p), bits(&out[j * n..(j + 1) * n]), "{loss} {j}");
+                }
+            }
+            // Columns of no entries: a loss of 0 each, as `value` gives an empty column.
+            let mut losses = [1.0; 3];
+            loss.values_and_outputs::<f64>(&[], &[], &mut losses, &mut [], true)?;
+            assert_eq!(losses, [0.0; 3]);
+            assert_eq!(loss.value_and_output::<f64>(&[], &[], &mut [])?, 0.0);
         }
         Ok(())
     }
