@@ -571,20 +571,16 @@ impl Analysis {
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-/// Colors of the minima drawn in colour (see `colored_groups`).
-const GROUP_COLORS: [RGBColor; 7] = [
-    RGBColor(31, 119, 180),
-    RGBColor(255, 127, 14),
-    RGBColor(44, 160, 44),
-    RGBColor(148, 103, 189),
-    RGBColor(140, 86, 75),
-    RGBColor(227, 119, 194),
-    RGBColor(23, 190, 207),
-];
+/// Colors of the minima drawn in colour (see `colored_groups`): the class colours without red
+/// (the zero-init run's), grey (the other minima's kind) and olive.
+const GROUP_COLORS: [RGBColor; 7] = {
+    let c = crate::plot::CLASS_COLORS;
+    [c[0], c[1], c[2], c[4], c[5], c[6], c[9]]
+};
 /// The other minima.
 const OTHER_COLOR: RGBColor = RGBColor(185, 185, 185);
 /// The zero-init baseline.
-const ZERO_COLOR: RGBColor = RGBColor(214, 39, 40);
+const ZERO_COLOR: RGBColor = crate::plot::CLASS_COLORS[3];
 
 fn plot_error<E: std::error::Error + Send + Sync + 'static>(e: E) -> anyhow::Error {
     anyhow::anyhow!("cannot draw: {e}")

@@ -389,7 +389,10 @@ impl Page<'_> {
         };
         row(
             "data",
-            format!("<code>{}</code>, {}", esc(&d.source), d.task),
+            match d.reading() {
+                Some(r) => format!("<code>{}</code> ({}), {}", esc(&d.source), esc(&r), d.task),
+                None => format!("<code>{}</code>, {}", esc(&d.source), d.task),
+            },
         );
         row(
             "rows",

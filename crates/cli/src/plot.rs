@@ -8,8 +8,9 @@ use crate::data::{Labeled, Task};
 use crate::model::{argmax, Model};
 use crate::report::Report;
 
-/// Colors of the classes, strong for points and light for regions.
-const CLASS_COLORS: [RGBColor; 10] = [
+/// Colors of the classes, strong for points and light for regions (matplotlib's tab10; the
+/// basins plot takes its minima's colours from it too).
+pub(crate) const CLASS_COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),

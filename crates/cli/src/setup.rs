@@ -70,6 +70,23 @@ impl NetworkInfo {
     }
 }
 
+impl DataInfo {
+    /// How the file was read, for a report's reader: "semicolon-separated, no header row"; `None`
+    /// for a built-in dataset or a report written before the reading was recorded.
+    pub fn reading(&self) -> Option<String> {
+        let d = self.delimiter.and_then(|d| u8::try_from(d).ok())?;
+        let header = if self.no_header {
+            ", no header row"
+        } else {
+            ""
+        };
+        Some(format!(
+            "{}-separated{header}",
+            crate::data::delimiter_name(d)
+        ))
+    }
+}
+
 /// Everything that fixes a training run or an experiment (all but threads and shards).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExperimentConfig {

@@ -8,7 +8,7 @@ use backprop_cli::setup::{load_for_model, ModelData};
 use serde_json::Value;
 
 mod common;
-use common::{bad, json, ok};
+use common::{bad, json, ok, with};
 
 /// The CSV of `basins --csv` as header-keyed rows.
 fn csv_rows(path: &Path) -> Vec<std::collections::HashMap<String, String>> {
@@ -185,40 +185,7 @@ fn basins_reads_the_file_as_the_run_did() {
         text.push_str(&format!("{a};{b};{}\n", u8::from(a + b > 0.8)));
     }
     std::fs::write(d.join("semi.csv"), text).expect("write the file");
-    let run = ok(
-        d,
-        &[
-            "restarts",
-            "--data",
-            "semi.csv",
-            "--no-header",
-            "--delimiter",
-            ";",
-            "--target",
-            "c2",
-            "--hidden",
-            "3",
-            "--epochs",
-            "5",
-            "--restarts",
-            "3",
-            "--keep-models",
-            "--report",
-            "semi.json",
-            "-q",
-        ],
-    );
-    let report = json(&d.join("semi.json"));
-    assert_eq!(report["config"]["data"]["delimiter"], ";", "{}", run.stdout);
-    assert_eq!(report["config"]["data"]["no_header"], true);
-    let basins = ok(d, &["basins", "semi.json"]);
-    assert!(
-        basins.stdout.contains("distinct minima"),
-        "{}",
-        basins.stdout
-    );
-    // A shard written before the reading was recorded (no `delimiter`, no `no_header`) merges
-    // with one written after: the same numbers are the same data.
+    // The run's reading: a semicolon, no header row (the columns are c0, c1, c2).
     let common = [
         "restarts",
         "--data",
@@ -232,15 +199,40 @@ fn basins_reads_the_file_as_the_run_did() {
         "3",
         "--epochs",
         "5",
-        "--restarts",
-        "2",
         "-q",
     ];
+    let run = ok(
+        d,
+        &with(
+            &common,
+            &["--restarts", "3", "--keep-models", "--report", "semi.json"],
+        ),
+    );
+    let report = json(&d.join("semi.json"));
+    assert_eq!(report["config"]["data"]["delimiter"], ";", "{}", run.stdout);
+    assert_eq!(report["config"]["data"]["no_header"], true);
+    let basins = ok(d, &["basins", "semi.json", "--html", "semi.html"]);
+    let page = std::fs::read_to_string(d.join("semi.html")).expect("the page");
+    assert!(
+        page.contains("(semicolon-separated, no header row)"),
+        "the page names how the file was read"
+    );
+    assert!(
+        basins.stdout.contains("distinct minima"),
+        "{}",
+        basins.stdout
+    );
+    // A shard written before the reading was recorded (no `delimiter`, no `no_header`) merges
+    // with one written after: the same numbers are the same data.
     for i in 0..2 {
         let (shard, report) = (format!("{i}/2"), format!("part{i}.json"));
-        let mut args = common.to_vec();
-        args.extend(["--shard", &shard, "--report", &report]);
-        ok(d, &args);
+        ok(
+            d,
+            &with(
+                &common,
+                &["--restarts", "2", "--shard", &shard, "--report", &report],
+            ),
+        );
     }
     let mut old = json(&d.join("part0.json"));
     let data = old["config"]["data"].as_object_mut().expect("the data");
