@@ -99,6 +99,9 @@ fn config(cases: u32) -> Config {
     if std::env::var_os("PROPTEST_CASES").is_none() {
         config.cases = cases;
     }
+    // Rejections (an input near a ReLU's kink) grow with the cases: keep proptest's default of
+    // four per case of its default 256, so that deeper runs are not aborted for them.
+    config.max_global_rejects = config.max_global_rejects.max(4 * config.cases);
     config
 }
 
@@ -149,6 +152,16 @@ fn analytic<T: Real>(net: &Network<T>, x: &[T], y: &[T]) -> Vec<T> {
     grads.slices().flatten().copied().collect()
 }
 
+/// The bits of `x`, every NaN as one: a run that diverges ends in NaN, whose sign IEEE 754 leaves
+/// to the operand order (`w - eta g` and `w + (-eta) g` differ there and nowhere else).
+fn bits_of(x: f64) -> u64 {
+    if x.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        x.to_bits()
+    }
+}
+
 fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
@@ -181,15 +194,22 @@ proptest! {
         let net = case.network::<f64>();
         let (x, y) = (case.x(0), case.y(0));
         prop_assume!(!near_kink(&net, x, 1e-2));
-        let numeric = central_differences(&net, x, y, 1e-4);
+        let h = 1e-4;
+        let numeric = central_differences(&net, x, y, h);
         let exact = analytic(&net, x, y);
         prop_assert_eq!(exact.len(), numeric.len());
+        // The stencil divides differences of losses by 12h, so a loss computed with a relative
+        // rounding error of a few ulps leaves about `eps |L| / h` in the difference: a deep identity
+        // network whose loss is 2000 loses 6e-9 there (the regression seed of CI's stop 19). Beyond
+        // that, a relative error below 1e-6, and an absolute floor for entries that are zero up to
+        // rounding.
+        let loss = { let mut ws = net.workspace(); net.loss_of(&mut ws, x, y).expect("shapes are valid") };
+        let rounding = 64.0 * f64::EPSILON * loss.abs() / h;
         for (k, (a, n)) in exact.iter().zip(&numeric).enumerate() {
             let err = (a - n).abs();
-            // Relative error below 1e-6; an absolute floor for entries that are zero up to rounding.
             prop_assert!(
-                err <= 1e-6 * a.abs().max(n.abs()) + 1e-9,
-                "parameter {}: backprop {} vs central difference {} ({:?})", k, a, n, case.widths
+                err <= 1e-6 * a.abs().max(n.abs()) + 1e-9 + rounding,
+                "parameter {}: backprop {} vs central difference {} (loss {}, {:?})", k, a, n, loss, case.widths
             );
         }
     }
@@ -310,18 +330,18 @@ proptest! {
         let mut ws = plain.workspace();
         let mut plain_losses = Vec::new();
         for k in 0..case.batch() {
-            plain_losses.push(plain.sgd_step(&mut ws, case.x(k), case.y(k), eta).unwrap().to_bits());
+            plain_losses.push(bits_of(plain.sgd_step(&mut ws, case.x(k), case.y(k), eta).unwrap()));
         }
         let mut ws = deferred.workspace();
         let mut session_losses = Vec::new();
         {
             let mut session = deferred.sgd_session(&mut ws).unwrap();
             for k in 0..case.batch() {
-                session_losses.push(session.step(case.x(k), case.y(k), eta).unwrap().to_bits());
+                session_losses.push(bits_of(session.step(case.x(k), case.y(k), eta).unwrap()));
             }
         }
         prop_assert_eq!(plain_losses, session_losses);
-        let bits = |n: &Network<f64>| n.params().flatten().map(|x| x.to_bits()).collect::<Vec<_>>();
+        let bits = |n: &Network<f64>| n.params().flatten().map(|&x| bits_of(x)).collect::<Vec<_>>();
         prop_assert_eq!(bits(&plain), bits(&deferred));
     }
 
