@@ -7,8 +7,8 @@ use std::hint::black_box;
 use backprop::activations::Activation;
 use backprop::network::{Loss, Network};
 use backprop::optim::{
-    initialize, run_restart, run_restarts, train, Dataset, Init, NoObserver, Order, RestartConfig,
-    SgdConfig,
+    evaluate, initialize, run_restart, run_restarts, train, Dataset, Init, NoObserver, Order,
+    RestartConfig, SgdConfig,
 };
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{RngExt, SeedableRng};
@@ -107,7 +107,8 @@ fn epoch(c: &mut Criterion) {
 /// digits standardized, 1,438 training and 359 validation rows, 64-32-10 with tanh hidden units
 /// and identity outputs under softmax cross-entropy, lr 0.01, 30 epochs of shuffled per-sample
 /// SGD, each followed by the evaluation of the training loss, validation loss and accuracy; then
-/// the final evaluation. The setup is the CLI's own, from its flags. Throughput: SGD steps.
+/// the final evaluation. The setup is the CLI's own, from its flags. Throughput: SGD steps. And
+/// that evaluation alone.
 fn digits_restart(c: &mut Criterion) {
     use backprop_cli::args::{Cli, Command};
     use clap::Parser;
@@ -143,6 +144,24 @@ fn digits_restart(c: &mut Criterion) {
                 &NoObserver,
             )
             .unwrap()
+        })
+    });
+    // The evaluation alone, as after every epoch: the training rows, then the validation rows,
+    // through a network of the job's first restart (its random start). Throughput: rows.
+    let mut net = setup.template.clone();
+    initialize(&mut net, cfg.init, &mut ChaCha8Rng::seed_from_u64(cfg.seed)).unwrap();
+    let validation = setup
+        .validation
+        .as_ref()
+        .expect("digits keeps a validation split");
+    group.throughput(Throughput::Elements(
+        (setup.train.len() + validation.len()) as u64,
+    ));
+    group.bench_function("evaluation", |b| {
+        b.iter(|| {
+            let t = evaluate(black_box(&net), &setup.train, false).unwrap();
+            let v = evaluate(black_box(&net), validation, true).unwrap();
+            (t, v)
         })
     });
     group.finish();
