@@ -15,29 +15,24 @@
 const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
 const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
 
-/// `ln(x)` for `f64`.
+/// `ln(x)` for `f64`. No branches: the special values are chosen at the end, so that a loop
+/// over a slice vectorizes.
+#[inline(always)]
 pub(crate) fn log_f64(x: f64) -> f64 {
-    if x.is_nan() || x < 0.0 {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if x == f64::INFINITY {
-        return x;
-    }
-    let (x, k0) = if x < f64::MIN_POSITIVE {
+    let subnormal = x < f64::MIN_POSITIVE;
+    let (y, k0) = if subnormal {
         (x * f64::from_bits((1023 + 54) << 52), -54)
     } else {
         (x, 0)
     };
-    let bits = x.to_bits();
-    let mut k = ((bits >> 52) as i64) - 1023 + k0;
-    let mut m = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
-    if m > std::f64::consts::SQRT_2 {
-        m *= 0.5;
-        k += 1;
-    }
+    let bits = y.to_bits();
+    let k = ((bits >> 52) as i64) - 1023 + k0;
+    let m = f64::from_bits((bits & ((1 << 52) - 1)) | (1023 << 52));
+    let (m, k) = if m > std::f64::consts::SQRT_2 {
+        (m * 0.5, k + 1)
+    } else {
+        (m, k)
+    };
     let f = m - 1.0;
     let s = f / (2.0 + f);
     let z = s * s;
@@ -48,36 +43,39 @@ pub(crate) fn log_f64(x: f64) -> f64 {
     let r = z * r;
     let hfsq = 0.5 * f * f;
     let k = k as f64;
-    k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f)
+    let ln = k * LN2_HI - ((hfsq - (s * (hfsq + r) + k * LN2_LO)) - f);
+    if x.is_nan() || x < 0.0 {
+        f64::NAN
+    } else if x == 0.0 {
+        f64::NEG_INFINITY
+    } else if x == f64::INFINITY {
+        x
+    } else {
+        ln
+    }
 }
 
 /// `ln 2` for `f32`, leading part (exact in 9 bits) and the rest.
 const LN2_HI_F: f32 = 355.0 / 512.0;
 const LN2_LO_F: f32 = -2.121_944_4e-4;
 
-/// `ln(x)` for `f32`.
+/// `ln(x)` for `f32`, without branches as [`log_f64`].
+#[inline(always)]
 pub(crate) fn log_f32(x: f32) -> f32 {
-    if x.is_nan() || x < 0.0 {
-        return f32::NAN;
-    }
-    if x == 0.0 {
-        return f32::NEG_INFINITY;
-    }
-    if x == f32::INFINITY {
-        return x;
-    }
-    let (x, k0) = if x < f32::MIN_POSITIVE {
+    let subnormal = x < f32::MIN_POSITIVE;
+    let (y, k0) = if subnormal {
         (x * f32::from_bits((127 + 25) << 23), -25)
     } else {
         (x, 0)
     };
-    let bits = x.to_bits();
-    let mut k = ((bits >> 23) as i32) - 127 + k0;
-    let mut m = f32::from_bits((bits & ((1 << 23) - 1)) | (127 << 23));
-    if m > std::f32::consts::SQRT_2 {
-        m *= 0.5;
-        k += 1;
-    }
+    let bits = y.to_bits();
+    let k = ((bits >> 23) as i32) - 127 + k0;
+    let m = f32::from_bits((bits & ((1 << 23) - 1)) | (127 << 23));
+    let (m, k) = if m > std::f32::consts::SQRT_2 {
+        (m * 0.5, k + 1)
+    } else {
+        (m, k)
+    };
     let f = m - 1.0;
     let s = f / (2.0 + f);
     let z = s * s;
@@ -88,7 +86,16 @@ pub(crate) fn log_f32(x: f32) -> f32 {
     let r = z * r;
     let hfsq = 0.5 * f * f;
     let k = k as f32;
-    k * LN2_HI_F - ((hfsq - (s * (hfsq + r) + k * LN2_LO_F)) - f)
+    let ln = k * LN2_HI_F - ((hfsq - (s * (hfsq + r) + k * LN2_LO_F)) - f);
+    if x.is_nan() || x < 0.0 {
+        f32::NAN
+    } else if x == 0.0 {
+        f32::NEG_INFINITY
+    } else if x == f32::INFINITY {
+        x
+    } else {
+        ln
+    }
 }
 
 #[cfg(test)]

@@ -511,8 +511,8 @@ mod tests {
 
     /// The forward pass over a matrix's columns where they lie and the loaded forward pass give
     /// the same bits, and no backward pass follows the first; the losses and predictions of the
-    /// batch (one call of `values_and_outputs`) are each column's own `value_and_output` and
-    /// `value`, to the bit.
+    /// batch (one call of `values_and_outputs`) are each column's own `value_and_output`,
+    /// `output_to` and `value`, to the bit.
     fn forward_of_and_losses_agree<T: Real>(
         widths: &[usize],
         acts: &[Activation],
@@ -558,6 +558,8 @@ mod tests {
             let v_d = &direct[j * nd..(j + 1) * nd];
             let l = loss.value_and_output(v_d, y, &mut p).unwrap();
             prop_assert_eq!(l.as_f64().to_bits(), losses[j].as_f64().to_bits());
+            prop_assert_eq!(bits(&p), bits(&out[j * nd..(j + 1) * nd]));
+            loss.output_to(v_d, &mut p).unwrap();
             prop_assert_eq!(bits(&p), bits(&out[j * nd..(j + 1) * nd]));
             prop_assert_eq!(
                 loss.value(v_d, y).unwrap().as_f64().to_bits(),

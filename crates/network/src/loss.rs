@@ -163,42 +163,7 @@ impl Loss {
                         *l = squared(z, t);
                     }
                 }
-                Loss::CrossEntropy => {
-                    // The terms exp(z_k - m) of every column, m its largest entry (kept in `losses`
-                    // meanwhile), as `log_sum_exp_in` takes them, then their sums and logs.
-                    for ((z, o), m) in v_d
-                        .chunks_exact(n)
-                        .zip(out.chunks_exact_mut(n))
-                        .zip(&mut *losses)
-                    {
-                        *m = largest(z);
-                        for (o, &x) in o.iter_mut().zip(z) {
-                            *o = x - *m;
-                        }
-                    }
-                    exp_in_place(out);
-                    for ((l, (z, t)), o) in losses
-                        .iter_mut()
-                        .zip(columns())
-                        .zip(out.chunks_exact_mut(n))
-                    {
-                        let max = *l;
-                        let lse = if max.is_finite() {
-                            max + log(sum(o))
-                        } else {
-                            max
-                        };
-                        *l = cross_entropy(z, t, lse);
-                        if outputs {
-                            for (o, &x) in o.iter_mut().zip(z) {
-                                *o = x - lse;
-                            }
-                        }
-                    }
-                    if outputs {
-                        exp_in_place(out);
-                    }
-                }
+                Loss::CrossEntropy => softmax_columns(v_d, y, losses, out, n, outputs),
             },
         );
         Ok(())
@@ -263,6 +228,79 @@ fn log_sum_exp_in<T: Real>(z: &[T], scratch: &mut [T]) -> T {
         *e = exp(x - max);
     }
     max + log(sum(scratch))
+}
+
+/// The cross-entropy losses of the `b = losses.len()` columns of `n` entries in `v_d` (targets in
+/// `y`) and, with `outputs`, their softmax in `out`; each loss to the bit as [`log_sum_exp_in`]
+/// and [`cross_entropy`] give it. The columns are first copied into `out` entry-major (row `k`
+/// holds entry `k` of every column), so that each reduction over a column's entries (the
+/// largest, the sum of the exponentials, the log, the cross-entropy) runs entry by entry across
+/// all the columns, in the order the per-column functions take, in loops that vectorize across
+/// the samples.
+#[inline(always)]
+fn softmax_columns<T: Real>(
+    v_d: &[T],
+    y: &[T],
+    losses: &mut [T],
+    out: &mut [T],
+    n: usize,
+    outputs: bool,
+) {
+    let b = losses.len();
+    for (j, z) in v_d.chunks_exact(n).enumerate() {
+        for (k, &x) in z.iter().enumerate() {
+            out[k * b + j] = x;
+        }
+    }
+    // The shift m of each column, in `losses` meanwhile, as `largest`.
+    losses.fill(T::neg_infinity());
+    for row in out.chunks_exact(b) {
+        for (m, &x) in losses.iter_mut().zip(row) {
+            *m = m.max(x);
+        }
+    }
+    for row in out.chunks_exact_mut(b) {
+        for (e, &m) in row.iter_mut().zip(&*losses) {
+            *e = *e - m;
+        }
+    }
+    exp_in_place(out);
+    // The sums of the exponentials in row 0, in order from 0 as `sum`, then the log-sum-exp.
+    let (sums, rest) = out.split_at_mut(b);
+    sums.iter_mut().for_each(|s| *s = T::zero() + *s);
+    for row in rest.chunks_exact(b) {
+        for (s, &e) in sums.iter_mut().zip(row) {
+            *s = *s + e;
+        }
+    }
+    for (m, &s) in losses.iter_mut().zip(&*sums) {
+        let lse = *m + log(s);
+        *m = if m.is_finite() { lse } else { *m };
+    }
+    // The cross-entropy of each column in row 0, over the nonzero targets as `cross_entropy`.
+    sums.fill(T::zero());
+    for k in 0..n {
+        for (j, (a, &lse)) in sums.iter_mut().zip(&*losses).enumerate() {
+            let (z, t) = (v_d[j * n + k], y[j * n + k]);
+            let term = *a + t * (lse - z);
+            *a = if t != T::zero() { term } else { *a };
+        }
+    }
+    // Row 0 and `losses` trade places: the losses where they belong, the log-sum-exps in row 0.
+    for (l, a) in losses.iter_mut().zip(sums.iter_mut()) {
+        std::mem::swap(l, a);
+    }
+    if outputs {
+        // softmax(z) = exp(z - lse), column-major again; from the last column down, since column
+        // j's entries overwrite the log-sum-exps of columns j n .. j n + n, none of them below j.
+        for j in (0..b).rev() {
+            let lse = out[j];
+            for k in 0..n {
+                out[j * n + k] = v_d[j * n + k] - lse;
+            }
+        }
+        exp_in_place(out);
+    }
 }
 
 /// The largest entry of `z` (the softmax's shift `m`), `-inf` for none.
@@ -351,7 +389,7 @@ mod tests {
 
     /// The batch form of unusual columns (infinite and NaN logits, a column wider than the
     /// stack buffer of `log_sum_exp`, columns of no entries) against each column's own
-    /// `value_and_output` and `value`, to the bit.
+    /// `value_and_output`, `output_to` and `value`, to the bit.
     #[test]
     fn unusual_columns_of_a_batch_are_their_own_to_the_bit() -> Result<()> {
         let wide: Vec<f64> = (0..40).map(|k| f64::from(k) / 7.0 - 2.0).collect();
@@ -379,6 +417,8 @@ mod tests {
                     let l = loss.value_and_output(vj, yj, &mut p)?;
                     assert_eq!(l.to_bits(), losses[j].to_bits(), "{loss} column {j}");
                     assert_eq!(loss.value(vj, yj)?.to_bits(), l.to_bits(), "{loss} {j}");
+                    assert_eq!(bits(&p), bits(&out[j * n..(j + 1) * n]), "{loss} {j}");
+                    loss.output_to(vj, &mut p)?;
                     assert_eq!(bits(&p), bits(&out[j * n..(j + 1) * n]), "{loss} {j}");
                 }
             }
