@@ -261,7 +261,7 @@ fn softmax_columns<T: Real>(
     }
     for row in out.chunks_exact_mut(b) {
         for (e, &m) in row.iter_mut().zip(&*losses) {
-            *e = *e - m;
+            *e -= m;
         }
     }
     exp_in_place(out);
@@ -270,7 +270,7 @@ fn softmax_columns<T: Real>(
     sums.iter_mut().for_each(|s| *s = T::zero() + *s);
     for row in rest.chunks_exact(b) {
         for (s, &e) in sums.iter_mut().zip(row) {
-            *s = *s + e;
+            *s += e;
         }
     }
     for (m, &s) in losses.iter_mut().zip(&*sums) {
