@@ -19,7 +19,7 @@ pub trait Real:
     + Debug
     + Display
     + LowerExp
-    + crate::x86::Avx2
+    + crate::x86::Avx512
     + crate::gemm::Gemm
     + 'static
 {

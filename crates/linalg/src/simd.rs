@@ -140,18 +140,67 @@ multiversion! {
     fn axpy(y: &mut [T], a: T, x: &[T]) => crate::x86::axpy, y.len();
     fn hadamard_mut(a: &mut [T], b: &[T]) => crate::x86::hadamard_mut, a.len();
     fn hadamard_to(out: &mut [T], a: &[T], b: &[T]) => crate::x86::hadamard_to, a.len();
-    fn gemv_tr(out: &mut [T], w: &[T], v: &[T], reverse: bool) => crate::x86::gemv_tr, v.len();
     fn gemv(out: &mut [T], w: &[T], d: &[T]) => crate::x86::gemv, out.len();
     fn ger(w: &mut [T], a: T, x: &[T], y: &[T]) => crate::x86::ger, x.len();
     fn gemv_ger(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T])
         => crate::x86::gemv_ger, out.len();
-    fn ger_gemv_tr(out: &mut [T], w: &mut [T], x: &[T], d: &[T], v: &[T], reverse: bool)
-        => crate::x86::ger_gemv_tr, x.len();
+}
+
+/// Whether the CPU has AVX-512F and AVX2 (cached by the standard library).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn has_avx512() -> bool {
+    ::std::is_x86_feature_detected!("avx512f") && ::std::is_x86_feature_detected!("avx2")
+}
+
+/// `out = W^T v`: in 512-bit registers where the CPU has AVX-512F, else as [`multiversion!`]
+/// dispatches (the same lanes in every build, so the same bits).
+#[inline]
+pub(crate) fn gemv_tr<T: Real>(out: &mut [T], w: &[T], v: &[T], reverse: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if v.len() >= SMALL {
+        if has_avx512() {
+            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
+            // checked the shapes.
+            return unsafe { crate::x86::gemv_tr_avx512(out, w, v, reverse) };
+        }
+        if ::std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (just detected); shapes as above.
+            return unsafe { crate::x86::gemv_tr(out, w, v, reverse) };
+        }
+    }
+    crate::kernels::gemv_tr(out, w, v, reverse)
+}
+
+/// `W += x d^T`, then `out = W^T v`: dispatched as [`gemv_tr`].
+#[inline]
+pub(crate) fn ger_gemv_tr<T: Real>(
+    out: &mut [T],
+    w: &mut [T],
+    x: &[T],
+    d: &[T],
+    v: &[T],
+    reverse: bool,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if x.len() >= SMALL {
+        if has_avx512() {
+            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
+            // checked the shapes.
+            return unsafe { crate::x86::ger_gemv_tr_avx512(out, w, x, d, v, reverse) };
+        }
+        if ::std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (just detected); shapes as above.
+            return unsafe { crate::x86::ger_gemv_tr(out, w, x, d, v, reverse) };
+        }
+    }
+    crate::kernels::ger_gemv_tr(out, w, x, d, v, reverse)
 }
 
 #[cfg(test)]
 mod tests {
-    //! The dispatched kernels (AVX2 where the CPU has it) against the baseline build of the same
+    //! The dispatched kernels (AVX2 where the CPU has it, AVX-512 for the column dot products
+    //! where it has that, and then their AVX2 build too) against the baseline build of the same
     //! bodies, bit for bit, on shapes that exercise the blocks of four columns, the lanes and the
     //! tails.
     use crate::kernels;
@@ -208,6 +257,30 @@ mod tests {
                 kernels::ger_gemv_tr(&mut o2, &mut w2[off..off + size], x, &d, v, false);
                 prop_assert_eq!($bits(&o1), $bits(&o2));
                 prop_assert_eq!($bits(&w1), $bits(&w2));
+
+                // Where the dispatch took the 512-bit registers, the AVX2 ones as well.
+                #[cfg(target_arch = "x86_64")]
+                if rows >= super::SMALL && ::std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: AVX2 just detected; the shapes are the kernels' own.
+                    unsafe { crate::x86::gemv_tr(&mut o1, w, v, reverse) };
+                    kernels::gemv_tr(&mut o2, w, v, false);
+                    prop_assert_eq!($bits(&o1), $bits(&o2));
+                    let (mut w1, mut w2) = (w_buf.clone(), w_buf.clone());
+                    // SAFETY: as above.
+                    unsafe {
+                        crate::x86::ger_gemv_tr(
+                            &mut o1,
+                            &mut w1[off..off + size],
+                            x,
+                            &d,
+                            v,
+                            reverse,
+                        )
+                    };
+                    kernels::ger_gemv_tr(&mut o2, &mut w2[off..off + size], x, &d, v, false);
+                    prop_assert_eq!($bits(&o1), $bits(&o2));
+                    prop_assert_eq!($bits(&w1), $bits(&w2));
+                }
             }
 
             let (mut o1, mut o2) = (vec![0.0; rows], vec![0.0; rows]);

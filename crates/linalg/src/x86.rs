@@ -7,8 +7,13 @@
 //! [`crate::kernels`]), so they compute exactly what the portable bodies compute, operation for
 //! operation: the tests in [`crate::simd`] check the two bit for bit.
 //!
-//! Every function here is `unsafe` for one reason: it may only run on a CPU with AVX2 (the
-//! callers in [`crate::simd`] check it at run time). Pointer arithmetic stays inside the slices:
+//! The dot products of matrix columns (`gemv_tr` and the fused `ger_gemv_tr`, the first layer's
+//! pass) are written once over [`Pack`], the `N` lanes of a column: two AVX2 registers, or one
+//! AVX-512 register where the CPU has AVX-512F ([`Avx512`]). Lane `m` is lane `m` in both, so
+//! they give the same bits.
+//!
+//! Every function here is `unsafe` for one reason: it may only run on a CPU with AVX2 (AVX-512F
+//! for the `_avx512` ones; the callers in [`crate::simd`] check it at run time). Pointer arithmetic stays inside the slices:
 //! each loop runs over `rows / W` or `rows / 2W` whole registers of columns that have `rows`
 //! entries, and the tails go through safe slice indexing.
 
@@ -17,9 +22,11 @@ use crate::Real;
 
 #[cfg(target_arch = "x86_64")]
 use core::arch::x86_64::{
-    __m256, __m256d, _mm256_add_pd, _mm256_add_ps, _mm256_loadu_pd, _mm256_loadu_ps, _mm256_mul_pd,
-    _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps, _mm256_setzero_pd, _mm256_setzero_ps,
-    _mm256_storeu_pd, _mm256_storeu_ps,
+    __m256, __m256d, __m512, __m512d, _mm256_add_pd, _mm256_add_ps, _mm256_loadu_pd,
+    _mm256_loadu_ps, _mm256_mul_pd, _mm256_mul_ps, _mm256_set1_pd, _mm256_set1_ps,
+    _mm256_setzero_pd, _mm256_setzero_ps, _mm256_storeu_pd, _mm256_storeu_ps, _mm512_add_pd,
+    _mm512_add_ps, _mm512_loadu_pd, _mm512_loadu_ps, _mm512_mul_pd, _mm512_mul_ps, _mm512_set1_pd,
+    _mm512_set1_ps, _mm512_setzero_pd, _mm512_setzero_ps, _mm512_storeu_pd, _mm512_storeu_ps,
 };
 
 /// One 256-bit register of `Self` and its arithmetic, lane by lane: a `mul` is rounded before an
@@ -141,29 +148,258 @@ impl Avx2 for f32 {
     }
 }
 
-/// Entries to skip at `p` so that the rest starts on a 32-byte boundary (`0..W`).
+/// One 512-bit register of `Self`, `2 W` lanes: the two 256-bit registers of [`Avx2`] side by
+/// side, with the same arithmetic lane by lane (no fused multiply-add).
+///
+/// # Safety
+/// Every method needs a CPU with AVX-512F; `load` and `store` need `2 W` valid entries.
+#[cfg(target_arch = "x86_64")]
+pub trait Avx512: Avx2 {
+    /// The register.
+    type Z: Copy;
+    /// All lanes zero.
+    unsafe fn zzero() -> Self::Z;
+    /// All lanes `x`.
+    unsafe fn zsplat(x: Self) -> Self::Z;
+    /// `2 W` entries from `p` (unaligned).
+    unsafe fn zload(p: *const Self) -> Self::Z;
+    /// `2 W` entries to `p` (unaligned).
+    unsafe fn zstore(p: *mut Self, v: Self::Z);
+    /// `a + b`.
+    unsafe fn zadd(a: Self::Z, b: Self::Z) -> Self::Z;
+    /// `a * b`.
+    unsafe fn zmul(a: Self::Z, b: Self::Z) -> Self::Z;
+}
+
+/// Nothing to provide off x86-64.
+#[cfg(not(target_arch = "x86_64"))]
+pub trait Avx512 {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Avx512 for f64 {}
+
+#[cfg(not(target_arch = "x86_64"))]
+impl Avx512 for f32 {}
+
+/// Implements [`Avx512`] for a type from its intrinsics.
+#[cfg(target_arch = "x86_64")]
+macro_rules! avx512 {
+    ($t:ty, $z:ty, $zero:ident, $splat:ident, $load:ident, $store:ident, $add:ident, $mul:ident) => {
+        impl Avx512 for $t {
+            type Z = $z;
+
+            #[inline(always)]
+            unsafe fn zzero() -> $z {
+                // SAFETY: AVX-512F per this trait's contract.
+                unsafe { $zero() }
+            }
+
+            #[inline(always)]
+            unsafe fn zsplat(x: $t) -> $z {
+                // SAFETY: as `zzero`.
+                unsafe { $splat(x) }
+            }
+
+            #[inline(always)]
+            unsafe fn zload(p: *const $t) -> $z {
+                // SAFETY: the caller provides 2 W readable entries at `p`; unaligned is allowed.
+                unsafe { $load(p) }
+            }
+
+            #[inline(always)]
+            unsafe fn zstore(p: *mut $t, v: $z) {
+                // SAFETY: the caller provides 2 W writable entries at `p`.
+                unsafe { $store(p, v) }
+            }
+
+            #[inline(always)]
+            unsafe fn zadd(a: $z, b: $z) -> $z {
+                // SAFETY: as `zzero`.
+                unsafe { $add(a, b) }
+            }
+
+            #[inline(always)]
+            unsafe fn zmul(a: $z, b: $z) -> $z {
+                // SAFETY: as `zzero`.
+                unsafe { $mul(a, b) }
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+avx512!(
+    f64,
+    __m512d,
+    _mm512_setzero_pd,
+    _mm512_set1_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_add_pd,
+    _mm512_mul_pd
+);
+#[cfg(target_arch = "x86_64")]
+avx512!(
+    f32,
+    __m512,
+    _mm512_setzero_ps,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_add_ps,
+    _mm512_mul_ps
+);
+
+/// The `N = 2 W` lanes of a column's accumulators, in the registers of one instruction set: two
+/// 256-bit registers ([`Pair`], AVX2) or one 512-bit register ([`Zmm`], AVX-512F). Lane `m` is
+/// lane `m` in both, and the arithmetic is the same lane by lane, so a kernel written over `Pack`
+/// gives the same bits in either.
+///
+/// # Safety
+/// Every method needs the CPU features of its pack; `load` and `store` need `N` valid entries.
+#[cfg(target_arch = "x86_64")]
+trait Pack<T>: Copy {
+    unsafe fn zero() -> Self;
+    unsafe fn splat(x: T) -> Self;
+    unsafe fn load(p: *const T) -> Self;
+    unsafe fn store(self, p: *mut T);
+    unsafe fn add(self, b: Self) -> Self;
+    unsafe fn mul(self, b: Self) -> Self;
+}
+
+/// `N` lanes in two AVX2 registers.
+#[cfg(target_arch = "x86_64")]
+struct Pair<T: Avx2>([T::V; 2]);
+
+#[cfg(target_arch = "x86_64")]
+impl<T: Avx2> Clone for Pair<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<T: Avx2> Copy for Pair<T> {}
+
+#[cfg(target_arch = "x86_64")]
+impl<T: Avx2> Pack<T> for Pair<T> {
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: AVX2 per the contract.
+        unsafe { Pair([T::vzero(), T::vzero()]) }
+    }
+
+    #[inline(always)]
+    unsafe fn splat(x: T) -> Self {
+        // SAFETY: AVX2 per the contract.
+        unsafe { Pair([T::vsplat(x), T::vsplat(x)]) }
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const T) -> Self {
+        // SAFETY: `2 W` entries at `p` per the contract.
+        unsafe { Pair([T::vload(p), T::vload(p.add(T::W))]) }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, p: *mut T) {
+        // SAFETY: `2 W` entries at `p` per the contract.
+        unsafe {
+            T::vstore(p, self.0[0]);
+            T::vstore(p.add(T::W), self.0[1]);
+        }
+    }
+
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: AVX2 per the contract.
+        unsafe { Pair([T::vadd(self.0[0], b.0[0]), T::vadd(self.0[1], b.0[1])]) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: AVX2 per the contract.
+        unsafe { Pair([T::vmul(self.0[0], b.0[0]), T::vmul(self.0[1], b.0[1])]) }
+    }
+}
+
+/// `N` lanes in one AVX-512 register.
+#[cfg(target_arch = "x86_64")]
+struct Zmm<T: Avx512>(T::Z);
+
+#[cfg(target_arch = "x86_64")]
+impl<T: Avx512> Clone for Zmm<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl<T: Avx512> Copy for Zmm<T> {}
+
+#[cfg(target_arch = "x86_64")]
+impl<T: Avx512> Pack<T> for Zmm<T> {
+    #[inline(always)]
+    unsafe fn zero() -> Self {
+        // SAFETY: AVX-512F per the contract.
+        unsafe { Zmm(T::zzero()) }
+    }
+
+    #[inline(always)]
+    unsafe fn splat(x: T) -> Self {
+        // SAFETY: AVX-512F per the contract.
+        unsafe { Zmm(T::zsplat(x)) }
+    }
+
+    #[inline(always)]
+    unsafe fn load(p: *const T) -> Self {
+        // SAFETY: `2 W` entries at `p` per the contract.
+        unsafe { Zmm(T::zload(p)) }
+    }
+
+    #[inline(always)]
+    unsafe fn store(self, p: *mut T) {
+        // SAFETY: `2 W` entries at `p` per the contract.
+        unsafe { T::zstore(p, self.0) }
+    }
+
+    #[inline(always)]
+    unsafe fn add(self, b: Self) -> Self {
+        // SAFETY: AVX-512F per the contract.
+        unsafe { Zmm(T::zadd(self.0, b.0)) }
+    }
+
+    #[inline(always)]
+    unsafe fn mul(self, b: Self) -> Self {
+        // SAFETY: AVX-512F per the contract.
+        unsafe { Zmm(T::zmul(self.0, b.0)) }
+    }
+}
+
+/// Entries to skip at `p` so that the rest starts on an `align`-byte boundary (32 for 256-bit
+/// registers, 64 for 512-bit ones).
 ///
 /// nalgebra's large buffers start 16 bytes past a page, so without this every other 256-bit load
 /// and store of a column would straddle two cache lines (about 20 % slower on the first layer's
-/// fused pass).
+/// fused pass), and every 512-bit one.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn peel<T: Real>(p: *const T) -> usize {
+fn peel<T: Real>(p: *const T, align: usize) -> usize {
     let size = core::mem::size_of::<T>();
-    ((32 - (p as usize) % 32) % 32) / size
+    ((align - (p as usize) % align) % align) / size
 }
 
 /// Where the register loop of a dot product over a column of `rows` entries starts: at the first
-/// 32-byte boundary when every column of the matrix shares the first's alignment (`rows` a
-/// multiple of `W`) and the column is long enough to pay for the rows done one at a time (up to
+/// `align`-byte boundary when every column of the matrix shares the first's alignment (`rows` a
+/// multiple of `align` bytes) and the column is long enough to pay for the rows done one at a time (up to
 /// `2 W - 1` of them, before and after the loop); else at 0 (unaligned loads). Measured: long
 /// `f64` columns gain (784 rows: 23 to 19 µs for the first layer's fused pass), short or `f32`
 /// ones lose.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn column_start<T: Real>(first: *const T, rows: usize) -> usize {
-    if rows.is_multiple_of(T::W) && rows >= 128 * T::W {
-        peel(first)
+fn column_start<T: Real>(first: *const T, rows: usize, align: usize) -> usize {
+    if rows.is_multiple_of(align / core::mem::size_of::<T>()) && rows >= 128 * T::W {
+        peel(first, align)
     } else {
         0
     }
@@ -185,19 +421,16 @@ unsafe fn columns<'a, T, const K: usize>(cols: [*const T; K], rows: usize) -> [&
     c
 }
 
-/// The two accumulator registers of a column summed as [`reduce`] sums `N = 2 W` lanes.
+/// A column's accumulators summed as [`reduce`] sums `N = 2 W` lanes.
 ///
 /// # Safety
-/// AVX2.
+/// The CPU features of `P`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn reduce2<T: Real>(acc: [T::V; 2]) -> T {
+unsafe fn reduce_pack<T: Real, P: Pack<T>>(acc: P) -> T {
     let mut lanes = [<T as num_traits::Zero>::zero(); 16];
-    // SAFETY: `lanes` holds 16 >= 2 W entries (W is 4 or 8); AVX2 per the caller's contract.
-    unsafe {
-        T::vstore(lanes.as_mut_ptr(), acc[0]);
-        T::vstore(lanes.as_mut_ptr().add(T::W), acc[1]);
-    }
+    // SAFETY: `lanes` holds 16 >= 2 W entries (W is 4 or 8); the features per the contract.
+    unsafe { acc.store(lanes.as_mut_ptr()) };
     reduce(&lanes[..2 * T::W])
 }
 
@@ -207,27 +440,28 @@ unsafe fn reduce2<T: Real>(acc: [T::V; 2]) -> T {
 /// As [`dot_cols`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn dot_cols_from_0<T: Real, const K: usize>(cols: [*const T; K], v: &[T]) -> [T; K] {
-    let (w, rows) = (T::W, v.len());
-    let n = 2 * w;
+unsafe fn dot_cols_from_0<T: Real, P: Pack<T>, const K: usize>(
+    cols: [*const T; K],
+    v: &[T],
+) -> [T; K] {
+    let rows = v.len();
+    let n = 2 * T::W;
     let main = rows / n * n;
     // SAFETY: AVX2 per the contract; the loop reads rows below `main <= rows` of `v` and of every
     // column.
     unsafe {
         let c = columns(cols, rows);
-        let mut acc = [[T::vzero(); 2]; K];
+        let mut acc = [P::zero(); K];
         let pv = v.as_ptr();
         for i in (0..main).step_by(n) {
-            let (x0, x1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
+            let x = P::load(pv.add(i));
             for k in 0..K {
-                let (w0, w1) = (T::vload(cols[k].add(i)), T::vload(cols[k].add(i + w)));
-                acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, x0));
-                acc[k][1] = T::vadd(acc[k][1], T::vmul(w1, x1));
+                acc[k] = acc[k].add(P::load(cols[k].add(i)).mul(x));
             }
         }
         let mut sums = [<T as num_traits::Zero>::zero(); K];
         for k in 0..K {
-            let mut sum = reduce2::<T>(acc[k]);
+            let mut sum = reduce_pack::<T, P>(acc[k]);
             for i in main..rows {
                 sum += c[k][i] * v[i];
             }
@@ -243,40 +477,36 @@ unsafe fn dot_cols_from_0<T: Real, const K: usize>(cols: [*const T; K], v: &[T])
 /// As [`ger_dot_cols`].
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn ger_dot_cols_from_0<T: Real, const K: usize>(
+unsafe fn ger_dot_cols_from_0<T: Real, P: Pack<T>, const K: usize>(
     cols: [*mut T; K],
     d: [T; K],
     x: &[T],
     v: &[T],
 ) -> [T; K] {
-    let (w, rows) = (T::W, x.len());
-    let n = 2 * w;
+    let rows = x.len();
+    let n = 2 * T::W;
     let main = rows / n * n;
     // SAFETY: AVX2 per the contract; offsets stay below `rows`, inside `x`, `v` and every
     // column; the columns are distinct, so each store touches only its own column.
     unsafe {
-        let mut acc = [[T::vzero(); 2]; K];
-        let mut dv = [T::vzero(); K];
+        let mut acc = [P::zero(); K];
+        let mut dv = [P::zero(); K];
         for k in 0..K {
-            dv[k] = T::vsplat(d[k]);
+            dv[k] = P::splat(d[k]);
         }
         let (px, pv) = (x.as_ptr(), v.as_ptr());
         for i in (0..main).step_by(n) {
-            let (x0, x1) = (T::vload(px.add(i)), T::vload(px.add(i + w)));
-            let (v0, v1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
+            let (xi, vi) = (P::load(px.add(i)), P::load(pv.add(i)));
             for k in 0..K {
                 let c = cols[k].add(i);
-                let w0 = T::vadd(T::vload(c), T::vmul(dv[k], x0));
-                let w1 = T::vadd(T::vload(c.add(w)), T::vmul(dv[k], x1));
-                T::vstore(c, w0);
-                T::vstore(c.add(w), w1);
-                acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, v0));
-                acc[k][1] = T::vadd(acc[k][1], T::vmul(w1, v1));
+                let wi = P::load(c).add(dv[k].mul(xi));
+                wi.store(c);
+                acc[k] = acc[k].add(wi.mul(vi));
             }
         }
         let mut sums = [<T as num_traits::Zero>::zero(); K];
         for k in 0..K {
-            let mut sum = reduce2::<T>(acc[k]);
+            let mut sum = reduce_pack::<T, P>(acc[k]);
             for i in main..rows {
                 let c = cols[k].add(i);
                 *c += d[k] * x[i];
@@ -302,17 +532,17 @@ unsafe fn ger_dot_cols_from_0<T: Real, const K: usize>(
 /// AVX2; each `cols[k]` points at `v.len()` readable entries.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn dot_cols<T: Real, const K: usize, const PEEL: bool>(
+unsafe fn dot_cols<T: Real, P: Pack<T>, const K: usize, const PEEL: bool>(
     cols: [*const T; K],
     v: &[T],
     p: usize,
 ) -> [T; K] {
     if !PEEL {
         // SAFETY: per the contract.
-        return unsafe { dot_cols_from_0(cols, v) };
+        return unsafe { dot_cols_from_0::<T, P, K>(cols, v) };
     }
-    let (w, rows) = (T::W, v.len());
-    let n = 2 * w;
+    let rows = v.len();
+    let n = 2 * T::W;
     let main = rows / n * n;
     let end = p + (main - p) / n * n;
     // SAFETY: per the contract.
@@ -327,28 +557,25 @@ unsafe fn dot_cols<T: Real, const K: usize, const PEEL: bool>(
     // SAFETY: AVX2 per the contract; the loop reads rows p..end <= rows of `v` and every column;
     // `rot` holds 16 >= 2 W entries.
     unsafe {
-        let mut acc = [[T::vzero(); 2]; K];
+        let mut acc = [P::zero(); K];
         let mut rot = [zero; 16];
         if p > 0 {
             for k in 0..K {
                 for m in 0..n {
                     rot[m] = lanes[k][(p + m) % n];
                 }
-                acc[k] = [T::vload(rot.as_ptr()), T::vload(rot.as_ptr().add(w))];
+                acc[k] = P::load(rot.as_ptr());
             }
         }
         let pv = v.as_ptr();
         for i in (p..end).step_by(n) {
-            let (x0, x1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
+            let x = P::load(pv.add(i));
             for k in 0..K {
-                let (w0, w1) = (T::vload(cols[k].add(i)), T::vload(cols[k].add(i + w)));
-                acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, x0));
-                acc[k][1] = T::vadd(acc[k][1], T::vmul(w1, x1));
+                acc[k] = acc[k].add(P::load(cols[k].add(i)).mul(x));
             }
         }
         for k in 0..K {
-            T::vstore(rot.as_mut_ptr(), acc[k][0]);
-            T::vstore(rot.as_mut_ptr().add(w), acc[k][1]);
+            acc[k].store(rot.as_mut_ptr());
             for m in 0..n {
                 lanes[k][(p + m) % n] = rot[m];
             }
@@ -376,7 +603,7 @@ unsafe fn dot_cols<T: Real, const K: usize, const PEEL: bool>(
 #[inline(always)]
 pub unsafe fn dot<T: Real>(a: &[T], b: &[T]) -> T {
     // SAFETY: `a` has `b.len()` entries; AVX2 per the contract.
-    unsafe { dot_cols::<T, 1, false>([a.as_ptr()], b, 0)[0] }
+    unsafe { dot_cols::<T, Pair<T>, 1, false>([a.as_ptr()], b, 0)[0] }
 }
 
 /// `out = W^T v` (`W` column-major with `v.len()` rows), columns last to first when `reverse`.
@@ -387,25 +614,78 @@ pub unsafe fn dot<T: Real>(a: &[T], b: &[T]) -> T {
 #[inline(always)]
 pub unsafe fn gemv_tr<T: Real>(out: &mut [T], w: &[T], v: &[T], reverse: bool) {
     // Every column shares the first's alignment when `column_start` is not 0.
-    let p = column_start(w.as_ptr(), v.len());
+    let p = column_start(w.as_ptr(), v.len(), 32);
     // SAFETY: forwarded from this function's contract.
     unsafe {
         if p > 0 {
-            gemv_tr_loops::<T, true>(out, w, v, reverse, p);
+            gemv_tr_avx2::<T, true>(out, w, v, reverse, p);
         } else {
-            gemv_tr_loops::<T, false>(out, w, v, reverse, 0);
+            gemv_tr_avx2::<T, false>(out, w, v, reverse, 0);
         }
     }
 }
 
-/// The column loops of [`gemv_tr`], a function of their own for each `PEEL`.
+/// [`gemv_tr`] in 512-bit registers: the same lanes, the same bits.
+///
+/// # Safety
+/// AVX-512F and AVX2; as [`gemv_tr`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn gemv_tr_avx512<T: Real>(out: &mut [T], w: &[T], v: &[T], reverse: bool) {
+    let p = column_start(w.as_ptr(), v.len(), 64);
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        if p > 0 {
+            gemv_tr_zmm::<T, true>(out, w, v, reverse, p);
+        } else {
+            gemv_tr_zmm::<T, false>(out, w, v, reverse, 0);
+        }
+    }
+}
+
+/// The column loops of [`gemv_tr`] compiled for AVX2, a function of their own for each `PEEL`.
 ///
 /// # Safety
 /// As [`gemv_tr`]; `p` from [`column_start`].
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline(never)]
-unsafe fn gemv_tr_loops<T: Real, const PEEL: bool>(
+unsafe fn gemv_tr_avx2<T: Real, const PEEL: bool>(
+    out: &mut [T],
+    w: &[T],
+    v: &[T],
+    reverse: bool,
+    p: usize,
+) {
+    // SAFETY: forwarded; AVX2 is enabled here.
+    unsafe { gemv_tr_loops::<T, Pair<T>, PEEL>(out, w, v, reverse, p) }
+}
+
+/// The column loops of [`gemv_tr_avx512`] compiled for AVX-512F.
+///
+/// # Safety
+/// As [`gemv_tr_avx512`]; `p` from [`column_start`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+#[inline(never)]
+unsafe fn gemv_tr_zmm<T: Real, const PEEL: bool>(
+    out: &mut [T],
+    w: &[T],
+    v: &[T],
+    reverse: bool,
+    p: usize,
+) {
+    // SAFETY: forwarded; AVX-512F is enabled here.
+    unsafe { gemv_tr_loops::<T, Zmm<T>, PEEL>(out, w, v, reverse, p) }
+}
+
+/// The column loops of [`gemv_tr`] in the registers of `P`.
+///
+/// # Safety
+/// As [`gemv_tr`], with the CPU features of `P`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn gemv_tr_loops<T: Real, P: Pack<T>, const PEEL: bool>(
     out: &mut [T],
     w: &[T],
     v: &[T],
@@ -414,24 +694,25 @@ unsafe fn gemv_tr_loops<T: Real, const PEEL: bool>(
 ) {
     let (rows, cols) = (v.len(), out.len());
     let blocks = cols / 4;
-    // Plain loops and `inline(always)` calls only: a closure would be compiled apart, without AVX2.
+    // Plain loops and `inline(always)` calls only: a closure would be compiled apart, without the
+    // target features.
     if reverse {
         for j in (4 * blocks..cols).rev() {
-            // SAFETY: column j < cols has `rows` entries inside `w`; AVX2 per the contract.
-            out[j] = unsafe { dot_cols::<T, 1, PEEL>([w[j * rows..].as_ptr()], v, p)[0] };
+            // SAFETY: column j < cols has `rows` entries inside `w`; features per the contract.
+            out[j] = unsafe { dot_cols::<T, P, 1, PEEL>([w[j * rows..].as_ptr()], v, p)[0] };
         }
         for j in (0..blocks).rev().map(|b| 4 * b) {
             // SAFETY: as above, for the columns j..j+4 <= cols.
-            unsafe { gemv_tr_block::<T, PEEL>(out, w, v, j, p) };
+            unsafe { gemv_tr_block::<T, P, PEEL>(out, w, v, j, p) };
         }
     } else {
         for j in (0..blocks).map(|b| 4 * b) {
             // SAFETY: as above, for the columns j..j+4 <= cols.
-            unsafe { gemv_tr_block::<T, PEEL>(out, w, v, j, p) };
+            unsafe { gemv_tr_block::<T, P, PEEL>(out, w, v, j, p) };
         }
         for j in 4 * blocks..cols {
             // SAFETY: as above.
-            out[j] = unsafe { dot_cols::<T, 1, PEEL>([w[j * rows..].as_ptr()], v, p)[0] };
+            out[j] = unsafe { dot_cols::<T, P, 1, PEEL>([w[j * rows..].as_ptr()], v, p)[0] };
         }
     }
 }
@@ -442,7 +723,7 @@ unsafe fn gemv_tr_loops<T: Real, const PEEL: bool>(
 /// AVX2; columns `j..j + 4` of `v.len()` rows lie inside `w`, and `j + 4 <= out.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn gemv_tr_block<T: Real, const PEEL: bool>(
+unsafe fn gemv_tr_block<T: Real, P: Pack<T>, const PEEL: bool>(
     out: &mut [T],
     w: &[T],
     v: &[T],
@@ -452,8 +733,9 @@ unsafe fn gemv_tr_block<T: Real, const PEEL: bool>(
     let rows = v.len();
     let c = w[j * rows..(j + 4) * rows].as_ptr();
     // SAFETY: the four columns are inside the slice just taken; AVX2 per the contract.
-    let sums =
-        unsafe { dot_cols::<T, 4, PEEL>([c, c.add(rows), c.add(2 * rows), c.add(3 * rows)], v, p) };
+    let sums = unsafe {
+        dot_cols::<T, P, 4, PEEL>([c, c.add(rows), c.add(2 * rows), c.add(3 * rows)], v, p)
+    };
     out[j..j + 4].copy_from_slice(&sums);
 }
 
@@ -467,7 +749,7 @@ unsafe fn gemv_tr_block<T: Real, const PEEL: bool>(
 /// `x` and `v`; `v.len() == x.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-unsafe fn ger_dot_cols<T: Real, const K: usize, const PEEL: bool>(
+unsafe fn ger_dot_cols<T: Real, P: Pack<T>, const K: usize, const PEEL: bool>(
     cols: [*mut T; K],
     d: [T; K],
     x: &[T],
@@ -476,10 +758,10 @@ unsafe fn ger_dot_cols<T: Real, const K: usize, const PEEL: bool>(
 ) -> [T; K] {
     if !PEEL {
         // SAFETY: per the contract.
-        return unsafe { ger_dot_cols_from_0(cols, d, x, v) };
+        return unsafe { ger_dot_cols_from_0::<T, P, K>(cols, d, x, v) };
     }
-    let (w, rows) = (T::W, x.len());
-    let n = 2 * w;
+    let rows = x.len();
+    let n = 2 * T::W;
     let main = rows / n * n;
     let end = p + (main - p) / n * n;
     let zero = <T as num_traits::Zero>::zero();
@@ -499,37 +781,32 @@ unsafe fn ger_dot_cols<T: Real, const K: usize, const PEEL: bool>(
     }
     // SAFETY: see above.
     unsafe {
-        let mut acc = [[T::vzero(); 2]; K];
+        let mut acc = [P::zero(); K];
         let mut rot = [zero; 16];
         if p > 0 {
             for k in 0..K {
                 for m in 0..n {
                     rot[m] = lanes[k][(p + m) % n];
                 }
-                acc[k] = [T::vload(rot.as_ptr()), T::vload(rot.as_ptr().add(w))];
+                acc[k] = P::load(rot.as_ptr());
             }
         }
-        let mut dv = [T::vzero(); K];
+        let mut dv = [P::zero(); K];
         for k in 0..K {
-            dv[k] = T::vsplat(d[k]);
+            dv[k] = P::splat(d[k]);
         }
         let (px, pv) = (x.as_ptr(), v.as_ptr());
         for i in (p..end).step_by(n) {
-            let (x0, x1) = (T::vload(px.add(i)), T::vload(px.add(i + w)));
-            let (v0, v1) = (T::vload(pv.add(i)), T::vload(pv.add(i + w)));
+            let (xi, vi) = (P::load(px.add(i)), P::load(pv.add(i)));
             for k in 0..K {
                 let c = cols[k].add(i);
-                let w0 = T::vadd(T::vload(c), T::vmul(dv[k], x0));
-                let w1 = T::vadd(T::vload(c.add(w)), T::vmul(dv[k], x1));
-                T::vstore(c, w0);
-                T::vstore(c.add(w), w1);
-                acc[k][0] = T::vadd(acc[k][0], T::vmul(w0, v0));
-                acc[k][1] = T::vadd(acc[k][1], T::vmul(w1, v1));
+                let wi = P::load(c).add(dv[k].mul(xi));
+                wi.store(c);
+                acc[k] = acc[k].add(wi.mul(vi));
             }
         }
         for k in 0..K {
-            T::vstore(rot.as_mut_ptr(), acc[k][0]);
-            T::vstore(rot.as_mut_ptr().add(w), acc[k][1]);
+            acc[k].store(rot.as_mut_ptr());
             for m in 0..n {
                 lanes[k][(p + m) % n] = rot[m];
             }
@@ -573,18 +850,44 @@ pub unsafe fn ger_gemv_tr<T: Real>(
     v: &[T],
     reverse: bool,
 ) {
-    let p = column_start(w.as_ptr(), x.len());
+    let p = column_start(w.as_ptr(), x.len(), 32);
     // SAFETY: forwarded from this function's contract.
     unsafe {
         if p > 0 {
-            ger_gemv_tr_loops::<T, true>(out, w, x, d, v, reverse, p);
+            ger_gemv_tr_avx2::<T, true>(out, w, x, d, v, reverse, p);
         } else {
-            ger_gemv_tr_loops::<T, false>(out, w, x, d, v, reverse, 0);
+            ger_gemv_tr_avx2::<T, false>(out, w, x, d, v, reverse, 0);
         }
     }
 }
 
-/// The column loops of [`ger_gemv_tr`], a function of their own for each `PEEL`.
+/// [`ger_gemv_tr`] in 512-bit registers: the same lanes, the same bits.
+///
+/// # Safety
+/// AVX-512F and AVX2; as [`ger_gemv_tr`].
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub unsafe fn ger_gemv_tr_avx512<T: Real>(
+    out: &mut [T],
+    w: &mut [T],
+    x: &[T],
+    d: &[T],
+    v: &[T],
+    reverse: bool,
+) {
+    let p = column_start(w.as_ptr(), x.len(), 64);
+    // SAFETY: forwarded from this function's contract.
+    unsafe {
+        if p > 0 {
+            ger_gemv_tr_zmm::<T, true>(out, w, x, d, v, reverse, p);
+        } else {
+            ger_gemv_tr_zmm::<T, false>(out, w, x, d, v, reverse, 0);
+        }
+    }
+}
+
+/// The column loops of [`ger_gemv_tr`] compiled for AVX2, a function of their own for each
+/// `PEEL`.
 ///
 /// # Safety
 /// As [`ger_gemv_tr`]; `p` from [`column_start`].
@@ -592,7 +895,48 @@ pub unsafe fn ger_gemv_tr<T: Real>(
 #[target_feature(enable = "avx2")]
 #[inline(never)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn ger_gemv_tr_loops<T: Real, const PEEL: bool>(
+unsafe fn ger_gemv_tr_avx2<T: Real, const PEEL: bool>(
+    out: &mut [T],
+    w: &mut [T],
+    x: &[T],
+    d: &[T],
+    v: &[T],
+    reverse: bool,
+    p: usize,
+) {
+    // SAFETY: forwarded; AVX2 is enabled here.
+    unsafe { ger_gemv_tr_loops::<T, Pair<T>, PEEL>(out, w, x, d, v, reverse, p) }
+}
+
+/// The column loops of [`ger_gemv_tr_avx512`] compiled for AVX-512F.
+///
+/// # Safety
+/// As [`ger_gemv_tr_avx512`]; `p` from [`column_start`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn ger_gemv_tr_zmm<T: Real, const PEEL: bool>(
+    out: &mut [T],
+    w: &mut [T],
+    x: &[T],
+    d: &[T],
+    v: &[T],
+    reverse: bool,
+    p: usize,
+) {
+    // SAFETY: forwarded; AVX-512F is enabled here.
+    unsafe { ger_gemv_tr_loops::<T, Zmm<T>, PEEL>(out, w, x, d, v, reverse, p) }
+}
+
+/// The column loops of [`ger_gemv_tr`] in the registers of `P`.
+///
+/// # Safety
+/// As [`ger_gemv_tr`], with the CPU features of `P`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn ger_gemv_tr_loops<T: Real, P: Pack<T>, const PEEL: bool>(
     out: &mut [T],
     w: &mut [T],
     x: &[T],
@@ -606,24 +950,24 @@ unsafe fn ger_gemv_tr_loops<T: Real, const PEEL: bool>(
     if reverse {
         for j in (4 * blocks..cols).rev() {
             // SAFETY: column j < cols has `rows` entries inside `w`, which `x` and `v` cannot
-            // overlap (`w` is borrowed mutably); AVX2 per the contract.
+            // overlap (`w` is borrowed mutably); features per the contract.
             out[j] = unsafe {
-                ger_dot_cols::<T, 1, PEEL>([w[j * rows..].as_mut_ptr()], [d[j]], x, v, p)[0]
+                ger_dot_cols::<T, P, 1, PEEL>([w[j * rows..].as_mut_ptr()], [d[j]], x, v, p)[0]
             };
         }
         for j in (0..blocks).rev().map(|b| 4 * b) {
             // SAFETY: as above, for the columns j..j+4 <= cols.
-            unsafe { ger_gemv_tr_block::<T, PEEL>(out, w, x, d, v, j, p) };
+            unsafe { ger_gemv_tr_block::<T, P, PEEL>(out, w, x, d, v, j, p) };
         }
     } else {
         for j in (0..blocks).map(|b| 4 * b) {
             // SAFETY: as above, for the columns j..j+4 <= cols.
-            unsafe { ger_gemv_tr_block::<T, PEEL>(out, w, x, d, v, j, p) };
+            unsafe { ger_gemv_tr_block::<T, P, PEEL>(out, w, x, d, v, j, p) };
         }
         for j in 4 * blocks..cols {
             // SAFETY: as above.
             out[j] = unsafe {
-                ger_dot_cols::<T, 1, PEEL>([w[j * rows..].as_mut_ptr()], [d[j]], x, v, p)[0]
+                ger_dot_cols::<T, P, 1, PEEL>([w[j * rows..].as_mut_ptr()], [d[j]], x, v, p)[0]
             };
         }
     }
@@ -636,7 +980,7 @@ unsafe fn ger_gemv_tr_loops<T: Real, const PEEL: bool>(
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn ger_gemv_tr_block<T: Real, const PEEL: bool>(
+unsafe fn ger_gemv_tr_block<T: Real, P: Pack<T>, const PEEL: bool>(
     out: &mut [T],
     w: &mut [T],
     x: &[T],
@@ -652,7 +996,7 @@ unsafe fn ger_gemv_tr_block<T: Real, const PEEL: bool>(
     // overlap; AVX2 per the contract.
     let sums = unsafe {
         let cols = [c, c.add(rows), c.add(2 * rows), c.add(3 * rows)];
-        ger_dot_cols::<T, 4, PEEL>(cols, d4, x, v, p)
+        ger_dot_cols::<T, P, 4, PEEL>(cols, d4, x, v, p)
     };
     out[j..j + 4].copy_from_slice(&sums);
 }
@@ -666,7 +1010,7 @@ unsafe fn ger_gemv_tr_block<T: Real, const PEEL: bool>(
 #[inline(always)]
 pub unsafe fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
     let len = y.len();
-    let p = peel(y.as_ptr()).min(len);
+    let p = peel(y.as_ptr(), 32).min(len);
     let end = p + (len - p) / T::W * T::W;
     for i in 0..p {
         y[i] += a * x[i];
@@ -697,7 +1041,7 @@ pub unsafe fn axpy<T: Real>(y: &mut [T], a: T, x: &[T]) {
 pub unsafe fn gemv<T: Real>(out: &mut [T], w: &[T], d: &[T]) {
     let rows = out.len();
     let p = if rows.is_multiple_of(T::W) && rows >= 8 * T::W {
-        peel(w.as_ptr())
+        peel(w.as_ptr(), 32)
     } else {
         0
     };
@@ -770,7 +1114,7 @@ pub unsafe fn ger<T: Real>(w: &mut [T], a: T, x: &[T], y: &[T]) {
 pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
     let rows = out.len();
     let p = if rows.is_multiple_of(T::W) && rows >= 8 * T::W {
-        peel(w.as_ptr())
+        peel(w.as_ptr(), 32)
     } else {
         0
     };
