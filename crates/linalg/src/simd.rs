@@ -142,8 +142,6 @@ multiversion! {
     fn hadamard_to(out: &mut [T], a: &[T], b: &[T]) => crate::x86::hadamard_to, a.len();
     fn gemv(out: &mut [T], w: &[T], d: &[T]) => crate::x86::gemv, out.len();
     fn ger(w: &mut [T], a: T, x: &[T], y: &[T]) => crate::x86::ger, x.len();
-    fn gemv_ger(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T])
-        => crate::x86::gemv_ger, out.len();
 }
 
 /// Whether the CPU has AVX-512F and AVX2 (cached by the standard library).
@@ -170,6 +168,33 @@ pub(crate) fn gemv_tr<T: Real>(out: &mut [T], w: &[T], v: &[T], reverse: bool) {
         }
     }
     crate::kernels::gemv_tr(out, w, v, reverse)
+}
+
+/// `out = W d`, then `W += a x d^T`: dispatched as [`gemv_tr`].
+#[inline]
+pub(crate) fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    if out.len() >= SMALL {
+        if has_avx512() {
+            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
+            // checked the shapes.
+            return unsafe { crate::x86::gemv_ger_avx512(out, w, d, a, x) };
+        }
+        if ::std::is_x86_feature_detected!("avx2") {
+            /// [`crate::x86::gemv_ger`] compiled for AVX2.
+            ///
+            /// # Safety
+            /// AVX2; the kernel's shapes.
+            #[target_feature(enable = "avx2")]
+            unsafe fn avx2<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
+                // SAFETY: forwarded.
+                unsafe { crate::x86::gemv_ger(out, w, d, a, x) }
+            }
+            // SAFETY: the CPU supports AVX2 (just detected); shapes as above.
+            return unsafe { avx2(out, w, d, a, x) };
+        }
+    }
+    crate::kernels::gemv_ger(out, w, d, a, x)
 }
 
 /// `W += x d^T`, then `out = W^T v`: dispatched as [`gemv_tr`].
@@ -281,6 +306,23 @@ mod tests {
                     prop_assert_eq!($bits(&o1), $bits(&o2));
                     prop_assert_eq!($bits(&w1), $bits(&w2));
                 }
+            }
+
+            #[cfg(target_arch = "x86_64")]
+            if rows >= super::SMALL && ::std::is_x86_feature_detected!("avx2") {
+                let (mut o1, mut o2) = (vec![0.0; rows], vec![0.0; rows]);
+                let (mut w1, mut w2) = (w_buf.clone(), w_buf.clone());
+                /// The AVX2 build, as the dispatch takes it without AVX-512F.
+                #[target_feature(enable = "avx2")]
+                unsafe fn avx2<T: crate::Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
+                    // SAFETY: forwarded.
+                    unsafe { crate::x86::gemv_ger(out, w, d, a, x) }
+                }
+                // SAFETY: AVX2 just detected; the shapes are the kernel's own.
+                unsafe { avx2(&mut o1, &mut w1[off..off + size], &d, a, x) };
+                kernels::gemv_ger(&mut o2, &mut w2[off..off + size], &d, a, x);
+                prop_assert_eq!($bits(&o1), $bits(&o2));
+                prop_assert_eq!($bits(&w1), $bits(&w2));
             }
 
             let (mut o1, mut o2) = (vec![0.0; rows], vec![0.0; rows]);

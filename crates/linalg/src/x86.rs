@@ -8,7 +8,8 @@
 //! operation: the tests in [`crate::simd`] check the two bit for bit.
 //!
 //! The dot products of matrix columns (`gemv_tr` and the fused `ger_gemv_tr`, the first layer's
-//! pass) are written once over [`Pack`], the `N` lanes of a column: two AVX2 registers, or one
+//! pass) and the fused backward pass of the layers above (`gemv_ger`) are written once over
+//! [`Pack`], the `N` lanes of a column: two AVX2 registers, or one
 //! AVX-512 register where the CPU has AVX-512F ([`Avx512`]). Lane `m` is lane `m` in both, so
 //! they give the same bits.
 //!
@@ -1112,13 +1113,46 @@ pub unsafe fn ger<T: Real>(w: &mut [T], a: T, x: &[T], y: &[T]) {
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { gemv_ger_rows::<T, Pair<T>>(out, w, d, a, x, 32) }
+}
+
+/// [`gemv_ger`] in 512-bit registers. Each entry is computed alone, in the same order, whatever
+/// the register: the same bits.
+///
+/// # Safety
+/// AVX-512F and AVX2; as [`gemv_ger`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2")]
+#[inline(never)]
+pub unsafe fn gemv_ger_avx512<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
+    // SAFETY: forwarded; AVX-512F is enabled here.
+    unsafe { gemv_ger_rows::<T, Zmm<T>>(out, w, d, a, x, 64) }
+}
+
+/// [`gemv_ger`] in the registers of `P`, `N = 2 W` rows at a time from the first `align`-byte
+/// boundary of long columns.
+///
+/// # Safety
+/// As [`gemv_ger`], with the CPU features of `P`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn gemv_ger_rows<T: Real, P: Pack<T>>(
+    out: &mut [T],
+    w: &mut [T],
+    d: &[T],
+    a: T,
+    x: &[T],
+    align: usize,
+) {
     let rows = out.len();
-    let p = if rows.is_multiple_of(T::W) && rows >= 8 * T::W {
-        peel(w.as_ptr(), 32)
+    let n = 2 * T::W;
+    let p = if rows.is_multiple_of(align / core::mem::size_of::<T>()) && rows >= 8 * T::W {
+        peel(w.as_ptr(), align)
     } else {
         0
     };
-    let end = p + (rows - p) / T::W * T::W;
+    let end = p + (rows - p) / n * n;
     let blocks = d.len() / 4;
     out.fill(<T as num_traits::Zero>::zero());
     for b in 0..blocks {
@@ -1141,19 +1175,19 @@ pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[
             row(out, &mut c, i);
         }
         // SAFETY: offsets p..end <= rows, inside `out`, `x` and each of the four distinct
-        // columns; AVX2 per the contract.
+        // columns; the features of `P` per the contract.
         unsafe {
             let dv = [
-                T::vsplat(dk[0]),
-                T::vsplat(dk[1]),
-                T::vsplat(dk[2]),
-                T::vsplat(dk[3]),
+                P::splat(dk[0]),
+                P::splat(dk[1]),
+                P::splat(dk[2]),
+                P::splat(dk[3]),
             ];
             let av = [
-                T::vsplat(ak[0]),
-                T::vsplat(ak[1]),
-                T::vsplat(ak[2]),
-                T::vsplat(ak[3]),
+                P::splat(ak[0]),
+                P::splat(ak[1]),
+                P::splat(ak[2]),
+                P::splat(ak[3]),
             ];
             let (po, px) = (out.as_mut_ptr(), x.as_ptr());
             let pc = [
@@ -1162,16 +1196,16 @@ pub unsafe fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[
                 c[2].as_mut_ptr(),
                 c[3].as_mut_ptr(),
             ];
-            for i in (p..end).step_by(T::W) {
-                let xi = T::vload(px.add(i));
-                let mut s = T::vload(po.add(i));
+            for i in (p..end).step_by(n) {
+                let xi = P::load(px.add(i));
+                let mut s = P::load(po.add(i));
                 for k in 0..4 {
                     let q = pc[k].add(i);
-                    let wk = T::vload(q);
-                    s = T::vadd(s, T::vmul(dv[k], wk));
-                    T::vstore(q, T::vadd(wk, T::vmul(av[k], xi)));
+                    let wk = P::load(q);
+                    s = s.add(dv[k].mul(wk));
+                    wk.add(av[k].mul(xi)).store(q);
                 }
-                T::vstore(po.add(i), s);
+                s.store(po.add(i));
             }
         }
         for i in end..rows {
