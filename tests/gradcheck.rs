@@ -233,6 +233,7 @@ proptest! {
         // that, a relative error below 1e-6, and an absolute floor for entries that are zero up to
         // rounding.
         let loss = { let mut ws = net.workspace(); net.loss_of(&mut ws, x, y).expect("shapes are valid") };
+        prop_assert!(loss.is_finite(), "loss {}", loss);
         let rounding = 64.0 * f64::EPSILON * loss.abs() / h;
         for (k, (a, n)) in exact.iter().zip(&numeric).enumerate() {
             let err = (a - n).abs();

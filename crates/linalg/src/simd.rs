@@ -261,9 +261,9 @@ mod tests {
             // Every slice starts some entries into its buffer: the AVX2 kernels peel entries to
             // reach a 32-byte boundary, and every alignment must give the same bits.
             let size = rows * cols;
-            let w_buf = $data(size + 8, seed);
-            let (x_buf, v_buf) = ($data(rows + 8, seed ^ 1), $data(rows + 8, seed ^ 2));
-            let (xo, vo) = ((off * 3) % 8, (off * 5) % 8);
+            let w_buf = $data(size + 16, seed);
+            let (x_buf, v_buf) = ($data(rows + 16, seed ^ 1), $data(rows + 16, seed ^ 2));
+            let (xo, vo) = ((off * 3) % 16, (off * 5) % 16);
             let (x, v) = (&x_buf[xo..xo + rows], &v_buf[vo..vo + rows]);
             let w = &w_buf[off..off + size];
             let d = $data(cols, seed ^ 3);
@@ -371,8 +371,9 @@ mod tests {
         }
     }
 
-    /// The long columns that the AVX2 kernels align by peeling rows (at least 512 `f64` or 1024
-    /// `f32` rows, a multiple of the register width), at every alignment.
+    /// The long columns that the AVX2 and AVX-512 kernels align by peeling rows (at least 512
+    /// `f64` or 1024 `f32` rows, a multiple of the register width), at every alignment: every
+    /// peel offset up to a 64-byte boundary in both types.
     #[test]
     fn long_columns_match_the_baseline_build_at_every_alignment() {
         fn check() -> Result<(), TestCaseError> {
@@ -381,8 +382,9 @@ mod tests {
                     same_bits!(data, bits64, rows, cols, rows as u64 + off as u64, off);
                 }
             }
-            for (rows, cols) in [(1024, 5), (1048, 2)] {
-                for off in 0..8 {
+            // Sixteen offsets of 4 bytes: every start within a 64-byte line.
+            for (rows, cols) in [(1024, 5), (1040, 3), (1048, 2)] {
+                for off in 0..16 {
                     same_bits!(data32, bits32, rows, cols, rows as u64 + off as u64, off);
                 }
             }

@@ -14,9 +14,9 @@
 //! they give the same bits.
 //!
 //! Every function here is `unsafe` for one reason: it may only run on a CPU with AVX2 (AVX-512F
-//! for the `_avx512` ones; the callers in [`crate::simd`] check it at run time). Pointer arithmetic stays inside the slices:
-//! each loop runs over `rows / W` or `rows / 2W` whole registers of columns that have `rows`
-//! entries, and the tails go through safe slice indexing.
+//! for the `_avx512` ones; the callers in [`crate::simd`] check it at run time). Pointer
+//! arithmetic stays inside the slices: each loop runs over `rows / W` or `rows / 2W` whole
+//! registers of columns that have `rows` entries, and the tails go through safe slice indexing.
 
 use crate::kernels::reduce;
 use crate::Real;
@@ -392,10 +392,10 @@ fn peel<T: Real>(p: *const T, align: usize) -> usize {
 
 /// Where the register loop of a dot product over a column of `rows` entries starts: at the first
 /// `align`-byte boundary when every column of the matrix shares the first's alignment (`rows` a
-/// multiple of `align` bytes) and the column is long enough to pay for the rows done one at a time (up to
-/// `2 W - 1` of them, before and after the loop); else at 0 (unaligned loads). Measured: long
-/// `f64` columns gain (784 rows: 23 to 19 µs for the first layer's fused pass), short or `f32`
-/// ones lose.
+/// multiple of `align` bytes) and the column is long enough to pay for the rows done one at a
+/// time (up to `2 W - 1` of them, before and after the loop); else at 0 (unaligned loads).
+/// Measured: long `f64` columns gain (784 rows: 23 to 19 µs for the first layer's fused pass),
+/// short or `f32` ones lose.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 fn column_start<T: Real>(first: *const T, rows: usize, align: usize) -> usize {
@@ -448,8 +448,8 @@ unsafe fn dot_cols_from_0<T: Real, P: Pack<T>, const K: usize>(
     let rows = v.len();
     let n = 2 * T::W;
     let main = rows / n * n;
-    // SAFETY: AVX2 per the contract; the loop reads rows below `main <= rows` of `v` and of every
-    // column.
+    // SAFETY: the features of `P` per the contract; the loop reads rows below `main <= rows` of `v`
+    // and of every column.
     unsafe {
         let c = columns(cols, rows);
         let mut acc = [P::zero(); K];
@@ -487,8 +487,8 @@ unsafe fn ger_dot_cols_from_0<T: Real, P: Pack<T>, const K: usize>(
     let rows = x.len();
     let n = 2 * T::W;
     let main = rows / n * n;
-    // SAFETY: AVX2 per the contract; offsets stay below `rows`, inside `x`, `v` and every
-    // column; the columns are distinct, so each store touches only its own column.
+    // SAFETY: the features of `P` per the contract; offsets stay below `rows`, inside `x`, `v` and
+    // every column; the columns are distinct, so each store touches only its own column.
     unsafe {
         let mut acc = [P::zero(); K];
         let mut dv = [P::zero(); K];
@@ -527,10 +527,10 @@ unsafe fn ger_dot_cols_from_0<T: Real, P: Pack<T>, const K: usize>(
 /// holds the rows of lane `(p + m) % N`, the rows before `p` start their lanes, and the rows the
 /// loop leaves before `main` end theirs, so every lane sums the same rows in the same order.
 ///
-/// `PEEL` picks the loop from row `p` (`p < W`, at least `2 W` rows) or, when false, from 0.
+/// `PEEL` picks the loop from row `p` (`p < 2 W`, with `main >= p`) or, when false, from 0.
 ///
 /// # Safety
-/// AVX2; each `cols[k]` points at `v.len()` readable entries.
+/// The CPU features of `P`; each `cols[k]` points at `v.len()` readable entries.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn dot_cols<T: Real, P: Pack<T>, const K: usize, const PEEL: bool>(
@@ -555,8 +555,8 @@ unsafe fn dot_cols<T: Real, P: Pack<T>, const K: usize, const PEEL: bool>(
             lanes[k][r] += c[k][r] * v[r];
         }
     }
-    // SAFETY: AVX2 per the contract; the loop reads rows p..end <= rows of `v` and every column;
-    // `rot` holds 16 >= 2 W entries.
+    // SAFETY: the features of `P` per the contract; the loop reads rows p..end <= rows of `v` and
+    // every column; `rot` holds 16 >= 2 W entries.
     unsafe {
         let mut acc = [P::zero(); K];
         let mut rot = [zero; 16];
@@ -721,7 +721,8 @@ unsafe fn gemv_tr_loops<T: Real, P: Pack<T>, const PEEL: bool>(
 /// `out[j..j + 4]` of `W^T v`.
 ///
 /// # Safety
-/// AVX2; columns `j..j + 4` of `v.len()` rows lie inside `w`, and `j + 4 <= out.len()`.
+/// The CPU features of `P`; columns `j..j + 4` of `v.len()` rows lie inside `w`, and
+/// `j + 4 <= out.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn gemv_tr_block<T: Real, P: Pack<T>, const PEEL: bool>(
@@ -733,7 +734,8 @@ unsafe fn gemv_tr_block<T: Real, P: Pack<T>, const PEEL: bool>(
 ) {
     let rows = v.len();
     let c = w[j * rows..(j + 4) * rows].as_ptr();
-    // SAFETY: the four columns are inside the slice just taken; AVX2 per the contract.
+    // SAFETY: the four columns are inside the slice just taken; the features of `P` per the
+    // contract.
     let sums = unsafe {
         dot_cols::<T, P, 4, PEEL>([c, c.add(rows), c.add(2 * rows), c.add(3 * rows)], v, p)
     };
@@ -746,8 +748,8 @@ unsafe fn gemv_tr_block<T: Real, P: Pack<T>, const PEEL: bool>(
 /// `PEEL` as in [`dot_cols`].
 ///
 /// # Safety
-/// AVX2; each `cols[k]` points at `x.len()` writable entries, distinct from each other and from
-/// `x` and `v`; `v.len() == x.len()`.
+/// The CPU features of `P`; each `cols[k]` points at `x.len()` writable entries, distinct from each
+/// other and from `x` and `v`; `v.len() == x.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 unsafe fn ger_dot_cols<T: Real, P: Pack<T>, const K: usize, const PEEL: bool>(
@@ -768,8 +770,9 @@ unsafe fn ger_dot_cols<T: Real, P: Pack<T>, const K: usize, const PEEL: bool>(
     let zero = <T as num_traits::Zero>::zero();
     let mut lanes = [[zero; 16]; K];
     // The scalar rows go through raw pointers too: the register loop writes the same columns.
-    // SAFETY (all blocks): AVX2 per the contract; every index is below `rows`, inside `x`, `v`
-    // and each column; the columns are distinct, so a store touches only its own column.
+    // SAFETY (all blocks): the features of `P` per the contract; every index is below `rows`,
+    // inside `x`, `v` and each column; the columns are distinct, so a store touches only its own
+    // column.
     for k in 0..K {
         for r in 0..p {
             // SAFETY: see above.
@@ -977,7 +980,8 @@ unsafe fn ger_gemv_tr_loops<T: Real, P: Pack<T>, const PEEL: bool>(
 /// Columns `j..j + 4` of [`ger_gemv_tr`].
 ///
 /// # Safety
-/// AVX2; columns `j..j + 4` of `x.len()` rows lie inside `w`, `j + 4 <= out.len(), d.len()`.
+/// The CPU features of `P`; columns `j..j + 4` of `x.len()` rows lie inside `w`,
+/// `j + 4 <= out.len(), d.len()`.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
@@ -994,7 +998,7 @@ unsafe fn ger_gemv_tr_block<T: Real, P: Pack<T>, const PEEL: bool>(
     let c = w[j * rows..(j + 4) * rows].as_mut_ptr();
     let d4 = [d[j], d[j + 1], d[j + 2], d[j + 3]];
     // SAFETY: four distinct columns inside the slice just taken, which `x` and `v` cannot
-    // overlap; AVX2 per the contract.
+    // overlap; the features of `P` per the contract.
     let sums = unsafe {
         let cols = [c, c.add(rows), c.add(2 * rows), c.add(3 * rows)];
         ger_dot_cols::<T, P, 4, PEEL>(cols, d4, x, v, p)
