@@ -22,15 +22,31 @@ const SMALL: usize = 16;
 #[cfg(target_arch = "x86_64")]
 const _: () = assert!(SMALL >= crate::kernels::SHORT);
 
+/// In a [`multiversion!`] function: returns `$wide(args)` where the CPU has AVX-512F; nothing
+/// without a `$wide`.
+macro_rules! avx512_first {
+    (($($arg:ident),*)) => {};
+    ($wide:path, ($($arg:ident),*)) => {
+        if has_avx512() {
+            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
+            // checked the shapes.
+            return unsafe { $wide($($arg),*) };
+        }
+    };
+}
+
 /// Declares `pub(crate) fn $name<T: Real>(..)` that calls `kernels::$name` through its AVX2
 /// build where the CPU supports AVX2 and the vectors have at least [`SMALL`] rows, and through
-/// its baseline build, inline, elsewhere.
+/// its baseline build, inline, elsewhere. With `[avx512 $wide]`, `$wide` (the kernel in 512-bit
+/// registers, the same lanes) comes first where the CPU has AVX-512F.
 macro_rules! multiversion {
-    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? => $avx2:path, $rows:expr;)*) => {$(
+    ($(fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?
+        => $avx2:path $([avx512 $wide:path])?, $rows:expr;)*) => {$(
         #[inline]
         pub(crate) fn $name<T: Real>($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             if $rows >= SMALL {
+                avx512_first!($($wide,)? ($($arg),*));
                 /// The kernel compiled for AVX2.
                 ///
                 /// # Safety
@@ -142,6 +158,13 @@ multiversion! {
     fn hadamard_to(out: &mut [T], a: &[T], b: &[T]) => crate::x86::hadamard_to, a.len();
     fn gemv(out: &mut [T], w: &[T], d: &[T]) => crate::x86::gemv, out.len();
     fn ger(w: &mut [T], a: T, x: &[T], y: &[T]) => crate::x86::ger, x.len();
+    // The column dot products and the fused passes, in 512-bit registers where the CPU has them.
+    fn gemv_tr(out: &mut [T], w: &[T], v: &[T], reverse: bool)
+        => crate::x86::gemv_tr [avx512 crate::x86::gemv_tr_avx512], v.len();
+    fn gemv_ger(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T])
+        => crate::x86::gemv_ger [avx512 crate::x86::gemv_ger_avx512], out.len();
+    fn ger_gemv_tr(out: &mut [T], w: &mut [T], x: &[T], d: &[T], v: &[T], reverse: bool)
+        => crate::x86::ger_gemv_tr [avx512 crate::x86::ger_gemv_tr_avx512], x.len();
 }
 
 /// Whether the CPU has AVX-512F and AVX2 (cached by the standard library).
@@ -149,77 +172,6 @@ multiversion! {
 #[inline(always)]
 fn has_avx512() -> bool {
     ::std::is_x86_feature_detected!("avx512f") && ::std::is_x86_feature_detected!("avx2")
-}
-
-/// `out = W^T v`: in 512-bit registers where the CPU has AVX-512F, else as [`multiversion!`]
-/// dispatches (the same lanes in every build, so the same bits).
-#[inline]
-pub(crate) fn gemv_tr<T: Real>(out: &mut [T], w: &[T], v: &[T], reverse: bool) {
-    #[cfg(target_arch = "x86_64")]
-    if v.len() >= SMALL {
-        if has_avx512() {
-            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
-            // checked the shapes.
-            return unsafe { crate::x86::gemv_tr_avx512(out, w, v, reverse) };
-        }
-        if ::std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (just detected); shapes as above.
-            return unsafe { crate::x86::gemv_tr(out, w, v, reverse) };
-        }
-    }
-    crate::kernels::gemv_tr(out, w, v, reverse)
-}
-
-/// `out = W d`, then `W += a x d^T`: dispatched as [`gemv_tr`].
-#[inline]
-pub(crate) fn gemv_ger<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    if out.len() >= SMALL {
-        if has_avx512() {
-            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
-            // checked the shapes.
-            return unsafe { crate::x86::gemv_ger_avx512(out, w, d, a, x) };
-        }
-        if ::std::is_x86_feature_detected!("avx2") {
-            /// [`crate::x86::gemv_ger`] compiled for AVX2.
-            ///
-            /// # Safety
-            /// AVX2; the kernel's shapes.
-            #[target_feature(enable = "avx2")]
-            unsafe fn avx2<T: Real>(out: &mut [T], w: &mut [T], d: &[T], a: T, x: &[T]) {
-                // SAFETY: forwarded.
-                unsafe { crate::x86::gemv_ger(out, w, d, a, x) }
-            }
-            // SAFETY: the CPU supports AVX2 (just detected); shapes as above.
-            return unsafe { avx2(out, w, d, a, x) };
-        }
-    }
-    crate::kernels::gemv_ger(out, w, d, a, x)
-}
-
-/// `W += x d^T`, then `out = W^T v`: dispatched as [`gemv_tr`].
-#[inline]
-pub(crate) fn ger_gemv_tr<T: Real>(
-    out: &mut [T],
-    w: &mut [T],
-    x: &[T],
-    d: &[T],
-    v: &[T],
-    reverse: bool,
-) {
-    #[cfg(target_arch = "x86_64")]
-    if x.len() >= SMALL {
-        if has_avx512() {
-            // SAFETY: the CPU supports AVX-512F and AVX2 (just detected); the public wrappers
-            // checked the shapes.
-            return unsafe { crate::x86::ger_gemv_tr_avx512(out, w, x, d, v, reverse) };
-        }
-        if ::std::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (just detected); shapes as above.
-            return unsafe { crate::x86::ger_gemv_tr(out, w, x, d, v, reverse) };
-        }
-    }
-    crate::kernels::ger_gemv_tr(out, w, x, d, v, reverse)
 }
 
 #[cfg(test)]
